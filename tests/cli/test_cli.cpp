@@ -1,0 +1,133 @@
+// The command line: exit codes, messages that name the flag or file, and that every option has
+// an observable effect.
+#include <gtest/gtest.h>
+
+#include "test_support.hpp"
+
+namespace cvt = cellvae::testing;
+namespace fs = std::filesystem;
+
+namespace {
+bool contains(const std::string& s, const std::string& part) {
+  return s.find(part) != std::string::npos;
+}
+std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
+}  // namespace
+
+TEST(Cli, VersionAndHelp) {
+  auto r = cvt::run_cellvae("--version");
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_TRUE(contains(r.output, "cellvae 0.1.0")) << r.output;
+  EXPECT_TRUE(contains(r.output, "LibTorch")) << r.output;
+  r = cvt::run_cellvae("--help");
+  EXPECT_EQ(r.exit_code, 0);
+  for (const char* sub : {"info", "convert", "simulate"}) EXPECT_TRUE(contains(r.output, sub));
+  r = cvt::run_cellvae("convert --help");
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_TRUE(contains(r.output, "--genes-as-rows"));
+}
+
+TEST(Cli, UsageErrorsExitTwoAndNameTheFlag) {
+  auto r = cvt::run_cellvae("");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  r = cvt::run_cellvae("info x.h5ad --bogus");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(contains(r.output, "--bogus")) << r.output;
+  r = cvt::run_cellvae("simulate -o x.h5ad --cells 0");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(contains(r.output, "--cells")) << r.output;
+  r = cvt::run_cellvae("simulate --cells 10");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(contains(r.output, "--output")) << r.output;
+}
+
+TEST(Cli, MissingFileExitsTwo) {
+  auto r = cvt::run_cellvae("info /nonexistent/data.h5ad");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(contains(r.output, "file not found: /nonexistent/data.h5ad")) << r.output;
+}
+
+TEST(Cli, SimulateThenInfo) {
+  cvt::ScratchDir dir;
+  const auto sim = dir / "sim.h5ad";
+  auto r = cvt::run_cellvae("simulate -o " + q(sim) +
+                            " --cells 300 --genes 120 --groups 3 --batches 2 --seed 5");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = cvt::run_cellvae("info " + q(sim));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "cells       300")) << r.output;
+  EXPECT_TRUE(contains(r.output, "genes       120")) << r.output;
+  EXPECT_TRUE(contains(r.output, "integers (counts)")) << r.output;
+  EXPECT_TRUE(contains(r.output, "group")) << r.output;
+  EXPECT_TRUE(contains(r.output, "3 categories")) << r.output;
+  r = cvt::run_cellvae("info --json " + q(sim));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "\"cells\": 300")) << r.output;
+}
+
+TEST(Cli, EverySimulateOptionChangesTheOutput) {
+  cvt::ScratchDir dir;
+  const std::string base = " --cells 60 --genes 30";
+  auto make = [&](const std::string& name, const std::string& extra) {
+    const auto p = dir / (name + ".csv");
+    const auto r = cvt::run_cellvae("simulate -o " + q(p) + base + extra);
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    return cvt::read_text(p);
+  };
+  const std::string defaults = " --groups 2 --seed 1 --batches 2";
+  const std::string reference = make("ref", defaults);
+  EXPECT_EQ(reference, make("same", defaults));
+  int i = 0;
+  for (const std::string changed :
+       {" --groups 2 --seed 2 --batches 2", " --groups 2 --seed 1 --batches 2 --library-median 300",
+        " --groups 2 --seed 1 --batches 2 --de-fraction 0.5", " --groups 2 --seed 1 --batches 3",
+        " --groups 2 --seed 1 --batches 2 --batch-sd 1.0", " --groups 3 --seed 1 --batches 2"}) {
+    EXPECT_NE(reference, make("x" + std::to_string(i++), changed)) << changed;
+  }
+}
+
+TEST(Cli, ConvertRoundTripThroughCsvAndTenx) {
+  cvt::ScratchDir dir;
+  const auto sim = dir / "sim.h5ad";
+  ASSERT_EQ(cvt::run_cellvae("simulate -o " + q(sim) + " --cells 80 --genes 40").exit_code, 0);
+  auto r = cvt::run_cellvae("convert " + q(sim) + " " + q(dir / "t.csv") + " --genes-as-rows");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = cvt::run_cellvae("convert " + q(dir / "t.csv") + " " + q(dir / "tenx") + " --transpose");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = cvt::run_cellvae("convert " + q(dir / "tenx") + " " + q(dir / "back.csv"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = cvt::run_cellvae("convert " + q(sim) + " " + q(dir / "direct.csv"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(cvt::read_text(dir / "back.csv"), cvt::read_text(dir / "direct.csv"));
+}
+
+TEST(Cli, FailedConvertLeavesExistingOutputUntouched) {
+  cvt::ScratchDir dir;
+  cvt::write_text(dir / "out.csv", "precious");
+  cvt::write_text(dir / "bad.csv", ",g1,g2\nc1,1,2\nc2,3\n");  // ragged row
+  auto r = cvt::run_cellvae("convert " + q(dir / "bad.csv") + " " + q(dir / "out.csv"));
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_TRUE(contains(r.output, "bad.csv")) << r.output;
+  EXPECT_EQ(cvt::read_text(dir / "out.csv"), "precious");
+  // Nothing else was left behind (no temporary files).
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator()), 2);
+  r = cvt::run_cellvae("convert " + q(dir / "out.csv") + " " + q(dir / "no/such/dir/x.h5ad"));
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+}
+
+TEST(Cli, InfoReportsNonCountValues) {
+  cvt::ScratchDir dir;
+  cvt::write_text(dir / "neg.csv", ",g1,g2\nc1,1,-2\nc2,0.5,3\n");
+  const auto r = cvt::run_cellvae("info " + q(dir / "neg.csv"));
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "non-integer")) << r.output;
+  EXPECT_TRUE(contains(r.output, "NEGATIVE")) << r.output;
+}
+
+TEST(Cli, LayerOnlyAppliesToH5ad) {
+  cvt::ScratchDir dir;
+  cvt::write_text(dir / "x.csv", ",g1\nc1,1\n");
+  const auto r = cvt::run_cellvae("info --layer counts " + q(dir / "x.csv"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(contains(r.output, "--layer")) << r.output;
+}
