@@ -3,6 +3,7 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 
 #include "cellvae/dataset.hpp"
 
@@ -11,6 +12,9 @@ namespace cellvae {
 struct DelimitedOptions {
   char separator = ',';    ///< ',' or '\t'
   bool transpose = false;  ///< the table has genes as rows and cells as columns
+  /// Writing: gzip level 1-9, or -1 for plain text. Empty: gzip (level 4) when the path ends in
+  /// .gz. write_dataset sets it from the final name, since it writes to a temporary path.
+  std::optional<int> gzip_level;
 };
 
 /// Reads a dense table whose first row holds the column names (its first cell may be empty or a

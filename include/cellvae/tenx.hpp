@@ -24,7 +24,7 @@ Dataset read_10x_mtx(const std::filesystem::path& dir);
 /// Writes a 10x matrix folder (Cell Ranger v3 layout, gzip-compressed): matrix.mtx.gz
 /// (integer when all values are whole, real otherwise), features.tsv.gz (var `gene_ids` or the
 /// gene name, gene name, "Gene Expression"), barcodes.tsv.gz. Writes into `dir` directly
-/// (write_dataset adds the temporary-folder rename).
-void write_10x_mtx(const Dataset& ds, const std::filesystem::path& dir);
+/// (write_dataset adds the temporary-folder rename). Always gzip: `compression` 1-9 (0 = 1).
+void write_10x_mtx(const Dataset& ds, const std::filesystem::path& dir, int compression = 4);
 
 }  // namespace cellvae

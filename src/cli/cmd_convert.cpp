@@ -24,7 +24,7 @@ void add_convert_command(CLI::App& app) {
   cmd->add_option("--to", args->out_format, "output format: h5ad, 10x-mtx, csv, tsv");
   cmd->add_flag("--genes-as-rows", args->write.transpose,
                 "csv/tsv output: genes as rows, cells as columns (as R users expect)");
-  cmd->add_option("--compression", args->write.compression, "gzip level for .h5ad (0-9)")
+  cmd->add_option("--compression", args->write.compression, "gzip level (0-9) for .h5ad, 10x folders and .csv.gz/.tsv.gz")
       ->check(CLI::Range(0, 9));
   cmd->callback([args] {
     const Dataset ds = read_input(args->in, args->read, args->in_format);

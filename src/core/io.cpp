@@ -33,11 +33,17 @@ void write_dataset(const Dataset& ds, const fs::path& path, const WriteOptions& 
   const FileFormat format = options.format ? *options.format : detect_output_format(path);
   ds.validate();
   AtomicOutput out(path);
+  // The temporary name hides the target's ".gz", so compression is decided here.
+  const std::string name = path.filename().string();
+  const bool gz = name.size() > 3 && name.compare(name.size() - 3, 3, ".gz") == 0;
+  DelimitedOptions text{format == FileFormat::tsv ? '\t' : ',', options.transpose,
+                        gz ? std::optional<int>(options.compression > 0 ? options.compression : 1)
+                           : std::optional<int>(-1)};
   switch (format) {
     case FileFormat::h5ad: write_h5ad(ds, out.temp_path(), {options.compression}); break;
-    case FileFormat::tenx_mtx: write_10x_mtx(ds, out.temp_path()); break;
-    case FileFormat::csv: write_delimited(ds, out.temp_path(), {',', options.transpose}); break;
-    case FileFormat::tsv: write_delimited(ds, out.temp_path(), {'\t', options.transpose}); break;
+    case FileFormat::tenx_mtx: write_10x_mtx(ds, out.temp_path(), options.compression); break;
+    case FileFormat::csv:
+    case FileFormat::tsv: write_delimited(ds, out.temp_path(), text); break;
     case FileFormat::tenx_h5:
       throw InputError("writing 10x HDF5 files is not supported; write .h5ad or a 10x folder");
   }

@@ -270,7 +270,8 @@ void write_delimited(const Dataset& ds, const std::filesystem::path& path,
   const std::vector<std::string>& row_names = options.transpose ? ds.var.index : ds.obs.index;
   const std::vector<std::string>& column_names = options.transpose ? ds.obs.index : ds.var.index;
 
-  detail::TextWriter out(path, detail::has_gz_extension(path) ? 4 : -1);
+  detail::TextWriter out(
+      path, options.gzip_level ? *options.gzip_level : (detail::has_gz_extension(path) ? 4 : -1));
   std::string& buf = out.buffer();
   for (const auto& name : column_names) {  // empty corner cell, then the column names
     buf += sep;

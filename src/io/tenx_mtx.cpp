@@ -24,7 +24,6 @@ namespace fs = std::filesystem;
 using detail::LineReader;
 
 // Matches WriteOptions::compression's default: most of level 9's size at a fraction of its time.
-constexpr int kGzipLevel = 4;
 
 std::vector<std::string> folder_listing(const fs::path& dir) {
   std::vector<std::string> names;
@@ -248,7 +247,9 @@ Dataset read_10x_mtx(const std::filesystem::path& dir) {
   return ds;
 }
 
-void write_10x_mtx(const Dataset& ds, const std::filesystem::path& dir) {
+void write_10x_mtx(const Dataset& ds, const std::filesystem::path& dir, int compression) {
+  // The files are always gzipped (Cell Ranger's layout); level 0 still means the fastest.
+  const int level = compression < 1 ? 1 : (compression > 9 ? 9 : compression);
   ds.validate();
   const fs::path features_path = dir / "features.tsv.gz";
   const fs::path barcodes_path = dir / "barcodes.tsv.gz";
@@ -266,13 +267,13 @@ void write_10x_mtx(const Dataset& ds, const std::filesystem::path& dir) {
 
   detail::MtxWriteOptions options;
   options.transpose = true;
-  options.gzip_level = kGzipLevel;
+  options.gzip_level = level;
   options.comment =
       std::string("written by cellvae ") + CELLVAE_VERSION + ": genes x cells (10x orientation)";
   detail::write_matrix_market(ds.X, dir / "matrix.mtx.gz", options);
 
   {
-    detail::TextWriter out(features_path, kGzipLevel);
+    detail::TextWriter out(features_path, level);
     for (std::size_t i = 0; i < ds.var.n_rows(); ++i) {
       std::string& buf = out.buffer();
       buf += ids[i];
@@ -285,7 +286,7 @@ void write_10x_mtx(const Dataset& ds, const std::filesystem::path& dir) {
     }
     out.close();
   }
-  detail::TextWriter out(barcodes_path, kGzipLevel);
+  detail::TextWriter out(barcodes_path, level);
   for (const auto& barcode : ds.obs.index) {
     out.buffer() += barcode;
     out.buffer() += '\n';

@@ -188,10 +188,7 @@ void TextWriter::close() {
 bool has_gz_extension(const std::filesystem::path& path) {
   std::string name = path.filename().string();
   for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  const auto ends_with_gz = name.size() >= 3 && name.compare(name.size() - 3, 3, ".gz") == 0;
-  // write_dataset hands writers AtomicOutput's temporary name, ".<target>.tmp-<suffix>", so
-  // "out.csv.gz" arrives as ".out.csv.gz.tmp-123-456-0" and must still be compressed.
-  return ends_with_gz || name.find(".gz.tmp-") != std::string::npos;
+  return name.size() >= 3 && name.compare(name.size() - 3, 3, ".gz") == 0;
 }
 
 void append_integer(std::string& out, std::int64_t value) {

@@ -9,6 +9,7 @@
 
 #include "cellvae/delimited.hpp"
 #include "cellvae/error.hpp"
+#include "cellvae/io.hpp"
 #include "test_support.hpp"
 
 namespace {
@@ -254,13 +255,14 @@ TEST(DelimitedWrite, RoundTripsAllOrientationsAndCompression) {
             0u);
 }
 
-TEST(DelimitedWrite, TemporaryNameOfAGzipTargetIsCompressed) {
-  // write_dataset passes AtomicOutput's temporary name for "out.csv.gz".
+TEST(DelimitedWrite, WriteDatasetCompressesGzTargets) {
+  // write_dataset writes through a temporary name that hides ".gz"; it must still compress.
   ScratchDir dir;
-  const auto p = dir / ".out.csv.gz.tmp-123-456-0";
-  write_delimited(fixture_dataset(), p, kCsv);
-  const std::string bytes = read_text(p);
+  write_dataset(fixture_dataset(), dir / "out.csv.gz");
+  const std::string bytes = read_text(dir / "out.csv.gz");
   EXPECT_TRUE(bytes.size() >= 2 && bytes[0] == '\x1f' && bytes[1] == '\x8b');
+  write_dataset(fixture_dataset(), dir / "plain.csv");
+  EXPECT_EQ(read_text(dir / "plain.csv").rfind(",CD3E", 0), 0u);
 }
 
 TEST(DelimitedWrite, RealValuesRoundTripBitExactly) {
