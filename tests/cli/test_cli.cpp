@@ -131,3 +131,60 @@ TEST(Cli, LayerOnlyAppliesToH5ad) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_TRUE(contains(r.output, "--layer")) << r.output;
 }
+
+TEST(Cli, DuplicateNamesAreMadeUniqueWithAWarning) {
+  cvt::ScratchDir dir;
+  cvt::write_text(dir / "dup.csv", ",g1,g1,g2\nc1,1,2,0\nc2,0,3,4\n");
+  const auto r = cvt::run_cellvae("info " + q(dir / "dup.csv"));
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "warning: 1 duplicate gene names made unique")) << r.output;
+  ASSERT_EQ(cvt::run_cellvae("convert " + q(dir / "dup.csv") + " " + q(dir / "u.csv")).exit_code,
+            0);
+  EXPECT_EQ(cvt::read_text(dir / "u.csv").substr(0, 12), ",g1,g1-1,g2\n");
+}
+
+TEST(Cli, PreprocessRejectsNonCountsUnlessAllowed) {
+  cvt::ScratchDir dir;
+  cvt::write_text(dir / "frac.csv", ",g1,g2\nc1,1,2.5\nc2,3,4\n");
+  auto r = cvt::run_cellvae("preprocess " + q(dir / "frac.csv") + " -o " + q(dir / "o.h5ad"));
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_TRUE(contains(r.output, "non-integer value 2.5 at cell 'c1'")) << r.output;
+  EXPECT_FALSE(fs::exists(dir / "o.h5ad"));
+  r = cvt::run_cellvae("preprocess " + q(dir / "frac.csv") + " -o " + q(dir / "o.h5ad") +
+                       " --allow-non-integer");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(fs::exists(dir / "o.h5ad"));
+  cvt::write_text(dir / "neg.csv", ",g1,g2\nc1,1,2\nc2,-3,4\n");
+  r = cvt::run_cellvae("preprocess " + q(dir / "neg.csv") + " -o " + q(dir / "n.h5ad") +
+                       " --allow-non-integer");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_TRUE(contains(r.output, "negative value -3 at cell 'c2'")) << r.output;
+  cvt::write_text(dir / "nan.csv", ",g1,g2\nc1,1,NA\nc2,3,4\n");
+  r = cvt::run_cellvae("preprocess " + q(dir / "nan.csv") + " -o " + q(dir / "n.h5ad"));
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_TRUE(contains(r.output, "non-finite value nan")) << r.output;
+}
+
+TEST(Cli, PreprocessSelectsGenesAndWritesState) {
+  cvt::ScratchDir dir;
+  const auto sim = dir / "sim.h5ad";
+  ASSERT_EQ(cvt::run_cellvae("simulate -o " + q(sim) + " --cells 300 --genes 200 --batches 2")
+                .exit_code, 0);
+  auto r = cvt::run_cellvae("preprocess " + q(sim) + " -o " + q(dir / "p.h5ad") + " --state " +
+                            q(dir / "state.json") +
+                            " --n-top-genes 50 --batch-key batch --label-key group");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "50 of 200 genes")) << r.output;
+  const std::string state = cvt::read_text(dir / "state.json");
+  EXPECT_TRUE(contains(state, "\"batch\"")) << state.substr(0, 400);
+  EXPECT_TRUE(contains(state, "\"group1\"")) << state.substr(0, 400);
+  r = cvt::run_cellvae("info " + q(dir / "p.h5ad"));
+  EXPECT_TRUE(contains(r.output, "genes       50")) << r.output;
+  // A wrong column name is a usage error that lists the available columns.
+  r = cvt::run_cellvae("preprocess " + q(sim) + " -o " + q(dir / "p2.h5ad") +
+                       " --batch-key donor");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_TRUE(contains(r.output, "'donor'")) << r.output;
+  EXPECT_TRUE(contains(r.output, "group, batch, library_size")) << r.output;
+  EXPECT_FALSE(fs::exists(dir / "p2.h5ad"));
+}
