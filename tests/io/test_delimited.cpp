@@ -10,6 +10,7 @@
 #include "cellvae/delimited.hpp"
 #include "cellvae/error.hpp"
 #include "cellvae/io.hpp"
+#include "fixture_matrix.hpp"
 #include "test_support.hpp"
 
 namespace {
@@ -17,59 +18,19 @@ namespace {
 namespace fs = std::filesystem;
 using cellvae::Dataset;
 using cellvae::DelimitedOptions;
-using cellvae::InputError;
 using cellvae::read_delimited;
 using cellvae::write_delimited;
+using cellvae::testing::error_of;
+using cellvae::testing::expect_fixture_matrix;
 using cellvae::testing::fixture;
+using cellvae::testing::fixture_dataset;
 using cellvae::testing::read_text;
 using cellvae::testing::ScratchDir;
 using cellvae::testing::write_text;
 
-// tests/reference/fixture_matrix.py, cells x genes.
-const std::vector<std::int64_t> kIndptr = {0, 2, 4, 5, 5, 10, 12};
-const std::vector<std::int32_t> kIndices = {1, 3, 0, 4, 2, 0, 1, 2, 3, 4, 1, 4};
-const std::vector<float> kData = {3, 1, 5, 2, 7, 1, 1, 1, 1, 1, 100000, 9};
-const std::vector<std::string> kCells = {"AAAC-1", "AAAG-1", "AACT-1",
-                                         "AAGT-1", "ACGT-1", "ACTG-1"};
-const std::vector<std::string> kGenes = {"CD3E", "MS4A1", "LYZ", "NKG7", "G4"};
-
 const DelimitedOptions kCsv{',', false};
 const DelimitedOptions kTsv{'\t', false};
 const DelimitedOptions kTsvGenesAsRows{'\t', true};
-
-void expect_fixture(const Dataset& ds) {
-  EXPECT_EQ(ds.X.n_rows, 6);
-  EXPECT_EQ(ds.X.n_cols, 5);
-  EXPECT_EQ(ds.X.indptr, kIndptr);
-  EXPECT_EQ(ds.X.indices, kIndices);
-  EXPECT_EQ(ds.X.data, kData);
-  EXPECT_EQ(ds.obs.index, kCells);
-  EXPECT_EQ(ds.var.index, kGenes);
-  EXPECT_NO_THROW(ds.validate());
-}
-
-Dataset fixture_dataset() {
-  Dataset ds;
-  ds.X.n_rows = 6;
-  ds.X.n_cols = 5;
-  ds.X.indptr = kIndptr;
-  ds.X.indices = kIndices;
-  ds.X.data = kData;
-  ds.obs.index = kCells;
-  ds.var.index = kGenes;
-  return ds;
-}
-
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no InputError thrown";
-  return "";
-}
 
 std::string csv_error(const ScratchDir& dir, const std::string& text,
                       const DelimitedOptions& options = kCsv) {
@@ -87,16 +48,16 @@ Dataset read_csv_text(const ScratchDir& dir, const std::string& text,
 
 TEST(DelimitedRead, RWriteCsvStyle) {
   const Dataset ds = read_delimited(fixture("csv/cells_by_genes.csv"), kCsv);
-  expect_fixture(ds);
+  expect_fixture_matrix(ds);
   EXPECT_EQ(ds.source, fixture("csv/cells_by_genes.csv").string());
 }
 
 TEST(DelimitedRead, RWriteTableGenesAsRowsWithoutCornerCell) {
-  expect_fixture(read_delimited(fixture("csv/genes_by_cells.tsv"), kTsvGenesAsRows));
+  expect_fixture_matrix(read_delimited(fixture("csv/genes_by_cells.tsv"), kTsvGenesAsRows));
 }
 
 TEST(DelimitedRead, PandasGzipTsvWithDecimalValues) {
-  expect_fixture(read_delimited(fixture("csv/cells_by_genes.tsv.gz"), kTsv));
+  expect_fixture_matrix(read_delimited(fixture("csv/cells_by_genes.tsv.gz"), kTsv));
 }
 
 TEST(DelimitedRead, QuotingEscapesAndLineBreaksInNames) {
@@ -246,7 +207,7 @@ TEST(DelimitedWrite, RoundTripsAllOrientationsAndCompression) {
       const bool gz = file.size() > 3 && file.substr(file.size() - 3) == ".gz";
       EXPECT_EQ(bytes.size() >= 2 && bytes[0] == '\x1f' && bytes[1] == '\x8b', gz) << name;
       SCOPED_TRACE(std::string(name) + (genes_as_rows ? " genes as rows" : ""));
-      expect_fixture(read_delimited(dir / name, options));
+      expect_fixture_matrix(read_delimited(dir / name, options));
     }
   }
   write_delimited(ds, dir / "g.tsv", kTsvGenesAsRows);

@@ -12,79 +12,25 @@
 
 #include "cellvae/error.hpp"
 #include "cellvae/h5ad.hpp"
+#include "fixture_matrix.hpp"
 #include "test_support.hpp"
 
 namespace {
 
 namespace fs = std::filesystem;
 using cellvae::ColumnKind;
-using cellvae::CsrMatrix;
 using cellvae::Dataset;
 using cellvae::H5adReadOptions;
 using cellvae::InputError;
 using cellvae::read_h5ad;
+using cellvae::testing::column_labels;
+using cellvae::testing::error_of;
+using cellvae::testing::expect_fixture_annotations;
+using cellvae::testing::expect_fixture_csr;
 using cellvae::testing::fixture;
+using cellvae::testing::kFixtureCells;
+using cellvae::testing::kFixtureGenes;
 using cellvae::testing::ScratchDir;
-
-// tests/reference/fixture_matrix.py, cells x genes.
-const std::vector<std::int64_t> kIndptr = {0, 2, 4, 5, 5, 10, 12};
-const std::vector<std::int32_t> kIndices = {1, 3, 0, 4, 2, 0, 1, 2, 3, 4, 1, 4};
-const std::vector<float> kData = {3, 1, 5, 2, 7, 1, 1, 1, 1, 1, 100000, 9};
-const std::vector<std::string> kCells = {"AAAC-1", "AAAG-1", "AACT-1",
-                                         "AAGT-1", "ACGT-1", "ACTG-1"};
-const std::vector<std::string> kGenes = {"CD3E", "MS4A1", "LYZ", "NKG7", "G4"};
-const std::vector<std::string> kGeneIds = {"ENSG01", "ENSG02", "ENSG03", "ENSG04", "ENSG05"};
-
-void expect_fixture_matrix(const CsrMatrix& m) {
-  EXPECT_EQ(m.n_rows, 6);
-  EXPECT_EQ(m.n_cols, 5);
-  EXPECT_EQ(m.indptr, kIndptr);
-  EXPECT_EQ(m.indices, kIndices);
-  EXPECT_EQ(m.data, kData);
-}
-
-std::vector<std::string> labels(const cellvae::Column& c) {
-  std::vector<std::string> out;
-  for (std::size_t i = 0; i < c.size(); ++i) out.push_back(c.text(i));
-  return out;
-}
-
-/// obs and var as fixture_matrix.py defines them.
-void expect_fixture_annotations(const Dataset& ds) {
-  EXPECT_EQ(ds.obs.index, kCells);
-  EXPECT_EQ(ds.var.index, kGenes);
-  ASSERT_EQ(ds.obs.column_names(), (std::vector<std::string>{"cell_type", "donor", "score",
-                                                             "n_genes", "is_doublet", "note"}));
-  const auto& cell_type = ds.obs.at("cell_type");
-  EXPECT_EQ(cell_type.kind, ColumnKind::categorical);
-  EXPECT_EQ(cell_type.categories, (std::vector<std::string>{"B", "Mono", "NK", "T"}));
-  EXPECT_FALSE(cell_type.ordered);
-  EXPECT_EQ(labels(cell_type), (std::vector<std::string>{"T", "B", "Mono", "T", "B", "NK"}));
-  EXPECT_EQ(labels(ds.obs.at("donor")),
-            (std::vector<std::string>{"d1", "d1", "d2", "d2", "d1", "d2"}));
-  EXPECT_EQ(ds.obs.at("score").kind, ColumnKind::number);
-  EXPECT_EQ(ds.obs.at("score").numbers, (std::vector<double>{0.5, 1.25, -2.0, 0.0, 3.5, 1e-3}));
-  EXPECT_EQ(ds.obs.at("n_genes").kind, ColumnKind::integer);
-  EXPECT_EQ(ds.obs.at("n_genes").integers, (std::vector<std::int64_t>{2, 2, 1, 0, 5, 2}));
-  EXPECT_EQ(ds.obs.at("is_doublet").kind, ColumnKind::boolean);
-  EXPECT_EQ(ds.obs.at("is_doublet").booleans, (std::vector<std::uint8_t>{0, 0, 1, 0, 0, 1}));
-  EXPECT_EQ(ds.obs.at("note").kind, ColumnKind::string);
-  EXPECT_EQ(ds.obs.at("note").strings, (std::vector<std::string>{"a", "b", "c", "d", "e", "f"}));
-  ASSERT_NE(ds.var.find("gene_ids"), nullptr);
-  EXPECT_EQ(ds.var.at("gene_ids", "var").strings, kGeneIds);
-}
-
-// The message of the InputError that f throws ("" and a failure when it throws none).
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no InputError thrown";
-  return {};
-}
 
 bool contains(const std::vector<std::string>& v, const std::string& needle) {
   for (const auto& s : v)
@@ -98,7 +44,7 @@ class H5adFixtures : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(H5adFixtures, ReadsTheFixtureMatrixAndAnnotations) {
   const Dataset ds = read_h5ad(fixture(std::string("h5ad/") + GetParam()));
-  expect_fixture_matrix(ds.X);
+  expect_fixture_csr(ds.X);
   expect_fixture_annotations(ds);
   EXPECT_NO_THROW(ds.validate());
   EXPECT_EQ(ds.source, fixture(std::string("h5ad/") + GetParam()).string());
@@ -141,7 +87,7 @@ TEST(H5adRead, ObsmUnsAndLayerNames) {
 TEST(H5adRead, LegacyVarIndexWithItsOwnName) {
   // legacy_07 names its var index dataset "gene" (df.index.name in anndata 0.7).
   const Dataset ds = read_h5ad(fixture("h5ad/legacy_07.h5ad"));
-  EXPECT_EQ(ds.var.index, kGenes);
+  EXPECT_EQ(ds.var.index, kFixtureGenes);
   EXPECT_EQ(ds.var.column_names(), (std::vector<std::string>{"gene_ids"}));
 }
 
@@ -167,8 +113,8 @@ TEST(H5adRead, LayerInsteadOfX) {
     H5adReadOptions opt;
     opt.layer = "counts";
     const Dataset ds = read_h5ad(fixture(name), opt);
-    expect_fixture_matrix(ds.X);
-    EXPECT_EQ(ds.var.index, kGenes);
+    expect_fixture_csr(ds.X);
+    EXPECT_EQ(ds.var.index, kFixtureGenes);
   }
 }
 
@@ -190,7 +136,7 @@ TEST(H5adRead, RawReadsRawXWithRawVar) {
   ASSERT_EQ(ds.X.n_cols, 6);
   EXPECT_EQ(ds.var.index.back(), "RAWONLY");
   EXPECT_EQ(ds.var.at("gene_ids", "var").strings.back(), "ENSG99");
-  EXPECT_EQ(ds.obs.index, kCells);
+  EXPECT_EQ(ds.obs.index, kFixtureCells);
   // raw.X = [X | 1]: every row ends with a 1 in column 5.
   const std::vector<float> dense = cellvae::to_dense(ds.X);
   for (int r = 0; r < 6; ++r) EXPECT_EQ(dense[r * 6 + 5], 1.0f);
@@ -217,7 +163,7 @@ TEST(H5adRead, RawOfAnndataBefore07) {
 
 TEST(H5adRead, NullableOrderedAndNumericCategoryColumns) {
   const Dataset ds = read_h5ad(fixture("h5ad/extras.h5ad"));
-  expect_fixture_matrix(ds.X);
+  expect_fixture_csr(ds.X);
   const auto& count_na = ds.obs.at("count_na");
   EXPECT_EQ(count_na.kind, ColumnKind::number);
   ASSERT_EQ(count_na.numbers.size(), 6u);
@@ -231,10 +177,10 @@ TEST(H5adRead, NullableOrderedAndNumericCategoryColumns) {
   const auto& grade = ds.obs.at("grade");
   EXPECT_TRUE(grade.ordered);
   EXPECT_EQ(grade.categories, (std::vector<std::string>{"lo", "mid", "hi"}));
-  EXPECT_EQ(labels(grade), (std::vector<std::string>{"lo", "hi", "mid", "lo", "hi", "mid"}));
+  EXPECT_EQ(column_labels(grade), (std::vector<std::string>{"lo", "hi", "mid", "lo", "hi", "mid"}));
   const auto& cluster = ds.obs.at("cluster");
   EXPECT_EQ(cluster.categories, (std::vector<std::string>{"1", "2", "3"}));
-  EXPECT_EQ(labels(cluster), (std::vector<std::string>{"2", "1", "2", "3", "1", "2"}));
+  EXPECT_EQ(column_labels(cluster), (std::vector<std::string>{"2", "1", "2", "3", "1", "2"}));
 }
 
 TEST(H5adRead, UnsupportedElementsAreSkippedWithAWarningNamingTheirPath) {

@@ -9,12 +9,12 @@
 #include "../../src/io/matrix_market.hpp"
 #include "../../src/io/text_stream.hpp"
 #include "cellvae/error.hpp"
+#include "fixture_matrix.hpp"
 #include "test_support.hpp"
 
 namespace {
 
 using cellvae::CsrMatrix;
-using cellvae::InputError;
 using cellvae::detail::LineReader;
 using cellvae::detail::MtxField;
 using cellvae::detail::MtxReadOptions;
@@ -22,44 +22,12 @@ using cellvae::detail::MtxWriteOptions;
 using cellvae::detail::read_matrix_market;
 using cellvae::detail::TextWriter;
 using cellvae::detail::write_matrix_market;
+using cellvae::testing::error_of;
+using cellvae::testing::expect_fixture_csr;
 using cellvae::testing::fixture;
+using cellvae::testing::fixture_csr;
 using cellvae::testing::ScratchDir;
 using cellvae::testing::write_text;
-
-// tests/reference/fixture_matrix.py, cells x genes.
-const std::vector<std::int64_t> kIndptr = {0, 2, 4, 5, 5, 10, 12};
-const std::vector<std::int32_t> kIndices = {1, 3, 0, 4, 2, 0, 1, 2, 3, 4, 1, 4};
-const std::vector<float> kData = {3, 1, 5, 2, 7, 1, 1, 1, 1, 1, 100000, 9};
-
-void expect_fixture(const CsrMatrix& m) {
-  EXPECT_EQ(m.n_rows, 6);
-  EXPECT_EQ(m.n_cols, 5);
-  EXPECT_EQ(m.indptr, kIndptr);
-  EXPECT_EQ(m.indices, kIndices);
-  EXPECT_EQ(m.data, kData);
-}
-
-CsrMatrix fixture_csr() {
-  CsrMatrix m;
-  m.n_rows = 6;
-  m.n_cols = 5;
-  m.indptr = kIndptr;
-  m.indices = kIndices;
-  m.data = kData;
-  return m;
-}
-
-// The message of the InputError that f throws ("" and a failure when it throws none).
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no InputError thrown";
-  return "";
-}
 
 std::string mtx_error(const ScratchDir& dir, const std::string& text) {
   const auto p = dir / "m.mtx";
@@ -79,7 +47,7 @@ TEST(MtxRead, TenxFixtureTransposedToCellsByGenes) {
   MtxReadOptions options;
   options.transpose = true;
   const auto r = read_matrix_market(fixture("mtx/v3/matrix.mtx.gz"), options);
-  expect_fixture(r.matrix);
+  expect_fixture_csr(r.matrix);
   EXPECT_EQ(r.field, MtxField::integer);
   EXPECT_EQ(r.file_rows, 5);
   EXPECT_EQ(r.file_cols, 6);
@@ -90,7 +58,7 @@ TEST(MtxRead, TenxFixtureTransposedToCellsByGenes) {
 TEST(MtxRead, EntriesSortedByGeneAreRegroupedByCell) {
   MtxReadOptions options;
   options.transpose = true;
-  expect_fixture(read_matrix_market(fixture("mtx/v2/matrix.mtx"), options).matrix);
+  expect_fixture_csr(read_matrix_market(fixture("mtx/v2/matrix.mtx"), options).matrix);
 }
 
 TEST(MtxRead, RealFieldWithWholeValues) {
@@ -98,7 +66,7 @@ TEST(MtxRead, RealFieldWithWholeValues) {
   options.transpose = true;
   const auto r = read_matrix_market(fixture("mtx/real/matrix.mtx.gz"), options);
   EXPECT_EQ(r.field, MtxField::real);
-  expect_fixture(r.matrix);
+  expect_fixture_csr(r.matrix);
 }
 
 TEST(MtxRead, WithoutTransposeKeepsFileOrientation) {
@@ -106,7 +74,7 @@ TEST(MtxRead, WithoutTransposeKeepsFileOrientation) {
   EXPECT_EQ(r.matrix.n_rows, 5);
   EXPECT_EQ(r.matrix.n_cols, 6);
   const auto back = cellvae::transpose(r.matrix);
-  expect_fixture(back);
+  expect_fixture_csr(back);
 }
 
 TEST(MtxRead, PatternCommentsBlankLinesAndCrlf) {
@@ -302,7 +270,7 @@ TEST(MtxWrite, IntegerRoundTripBothOrientations) {
   EXPECT_EQ(text.rfind("%%MatrixMarket matrix coordinate integer general\n", 0), 0u) << text;
   EXPECT_NE(text.find("\n6 5 12\n"), std::string::npos) << text;
   EXPECT_NE(text.find("\n6 2 100000\n"), std::string::npos) << text;
-  expect_fixture(read_matrix_market(dir / "a.mtx").matrix);
+  expect_fixture_csr(read_matrix_market(dir / "a.mtx").matrix);
 
   options.transpose = true;
   options.gzip_level = 6;
@@ -313,7 +281,7 @@ TEST(MtxWrite, IntegerRoundTripBothOrientations) {
   const auto r = read_matrix_market(dir / "t.mtx.gz", read_options);
   EXPECT_EQ(r.file_rows, 5);
   EXPECT_EQ(r.file_cols, 6);
-  expect_fixture(r.matrix);
+  expect_fixture_csr(r.matrix);
 }
 
 TEST(MtxWrite, RealValuesRoundTripExactly) {

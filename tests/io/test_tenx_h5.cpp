@@ -9,6 +9,7 @@
 #include "cellvae/error.hpp"
 #include "cellvae/io.hpp"
 #include "cellvae/tenx.hpp"
+#include "fixture_matrix.hpp"
 #include "test_support.hpp"
 
 namespace {
@@ -18,54 +19,20 @@ using cellvae::ColumnKind;
 using cellvae::Dataset;
 using cellvae::InputError;
 using cellvae::read_10x_h5;
+using cellvae::testing::column_labels;
+using cellvae::testing::error_of;
+using cellvae::testing::expect_fixture_matrix;
 using cellvae::testing::fixture;
+using cellvae::testing::kFixtureCells;
 using cellvae::testing::ScratchDir;
-
-// tests/reference/fixture_matrix.py, cells x genes.
-const std::vector<std::int64_t> kIndptr = {0, 2, 4, 5, 5, 10, 12};
-const std::vector<std::int32_t> kIndices = {1, 3, 0, 4, 2, 0, 1, 2, 3, 4, 1, 4};
-const std::vector<float> kData = {3, 1, 5, 2, 7, 1, 1, 1, 1, 1, 100000, 9};
-const std::vector<std::string> kCells = {"AAAC-1", "AAAG-1", "AACT-1",
-                                         "AAGT-1", "ACGT-1", "ACTG-1"};
-const std::vector<std::string> kGenes = {"CD3E", "MS4A1", "LYZ", "NKG7", "G4"};
-const std::vector<std::string> kGeneIds = {"ENSG01", "ENSG02", "ENSG03", "ENSG04", "ENSG05"};
-
-void expect_fixture(const Dataset& ds) {
-  EXPECT_EQ(ds.X.n_rows, 6);
-  EXPECT_EQ(ds.X.n_cols, 5);
-  EXPECT_EQ(ds.X.indptr, kIndptr);
-  EXPECT_EQ(ds.X.indices, kIndices);
-  EXPECT_EQ(ds.X.data, kData);
-  EXPECT_EQ(ds.obs.index, kCells);
-  EXPECT_EQ(ds.var.index, kGenes);
-  EXPECT_EQ(ds.var.at("gene_ids", "var").strings, kGeneIds);
-  EXPECT_NO_THROW(ds.validate());
-}
-
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no InputError thrown";
-  return {};
-}
-
-std::vector<std::string> labels(const cellvae::Column& c) {
-  std::vector<std::string> out;
-  for (std::size_t i = 0; i < c.size(); ++i) out.push_back(c.text(i));
-  return out;
-}
 
 TEST(TenxH5, V3GivesTheFixture) {
   const Dataset ds = read_10x_h5(fixture("tenx_h5/v3.h5"));
-  expect_fixture(ds);
+  expect_fixture_matrix(ds, /*with_gene_ids=*/true);
   const auto& types = ds.var.at("feature_types", "var");
   EXPECT_EQ(types.kind, ColumnKind::categorical);
   EXPECT_EQ(types.categories, (std::vector<std::string>{"Gene Expression"}));
-  EXPECT_EQ(labels(ds.var.at("genome", "var")),
+  EXPECT_EQ(column_labels(ds.var.at("genome", "var")),
             (std::vector<std::string>{"GRCh38", "GRCh38", "GRCh38", "mm10", "mm10"}));
   EXPECT_EQ(ds.source, fixture("tenx_h5/v3.h5").string());
   EXPECT_TRUE(ds.warnings.empty());
@@ -87,7 +54,7 @@ TEST(TenxH5, V3GenomeSelectsItsGenes) {
 
 TEST(TenxH5, V2GivesTheFixture) {
   const Dataset ds = read_10x_h5(fixture("tenx_h5/v2.h5"));
-  expect_fixture(ds);
+  expect_fixture_matrix(ds, /*with_gene_ids=*/true);
   EXPECT_EQ(ds.var.column_names(), (std::vector<std::string>{"gene_ids"}));
 }
 
@@ -95,10 +62,10 @@ TEST(TenxH5, V2SeveralGenomesNeedAChoice) {
   const fs::path p = fixture("tenx_h5/v2_two_genomes.h5");
   const std::string msg = error_of([&] { read_10x_h5(p); });
   EXPECT_EQ(msg, p.string() + " holds several genomes (GRCh38, mm10); choose one with --genome");
-  expect_fixture(read_10x_h5(p, std::string("GRCh38")));
+  expect_fixture_matrix(read_10x_h5(p, std::string("GRCh38")), /*with_gene_ids=*/true);
   const Dataset mouse = read_10x_h5(p, std::string("mm10"));
   EXPECT_EQ(mouse.var.index, (std::vector<std::string>{"Cd3e", "Lyz2"}));
-  EXPECT_EQ(mouse.obs.index, kCells);
+  EXPECT_EQ(mouse.obs.index, kFixtureCells);
   EXPECT_EQ(cellvae::to_dense(mouse.X), (std::vector<float>{1, 0, 0, 2, 0, 0, 3, 3, 0, 1, 4, 0}));
   const std::string unknown = error_of([&] { read_10x_h5(p, std::string("hg19")); });
   EXPECT_EQ(unknown, "genome 'hg19' not in " + p.string() + "; available: GRCh38, mm10");
@@ -106,7 +73,7 @@ TEST(TenxH5, V2SeveralGenomesNeedAChoice) {
 
 TEST(TenxH5, ThroughReadDatasetWithFormatDetection) {
   const Dataset ds = cellvae::read_dataset(fixture("tenx_h5/v3.h5"));
-  expect_fixture(ds);
+  expect_fixture_matrix(ds, /*with_gene_ids=*/true);
   cellvae::ReadOptions opt;
   opt.genome = "mm10";
   EXPECT_EQ(cellvae::read_dataset(fixture("tenx_h5/v2_two_genomes.h5"), opt).n_genes(), 2);

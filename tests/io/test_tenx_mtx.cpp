@@ -11,6 +11,7 @@
 
 #include "cellvae/error.hpp"
 #include "cellvae/tenx.hpp"
+#include "fixture_matrix.hpp"
 #include "test_support.hpp"
 
 namespace {
@@ -20,61 +21,20 @@ using cellvae::Dataset;
 using cellvae::InputError;
 using cellvae::read_10x_mtx;
 using cellvae::write_10x_mtx;
+using cellvae::testing::error_of;
+using cellvae::testing::expect_fixture_matrix;
 using cellvae::testing::fixture;
+using cellvae::testing::fixture_dataset;
+using cellvae::testing::kFixtureCells;
+using cellvae::testing::kFixtureGeneIds;
+using cellvae::testing::kFixtureGenes;
 using cellvae::testing::ScratchDir;
 using cellvae::testing::write_text;
 
-// tests/reference/fixture_matrix.py, cells x genes.
-const std::vector<std::int64_t> kIndptr = {0, 2, 4, 5, 5, 10, 12};
-const std::vector<std::int32_t> kIndices = {1, 3, 0, 4, 2, 0, 1, 2, 3, 4, 1, 4};
-const std::vector<float> kData = {3, 1, 5, 2, 7, 1, 1, 1, 1, 1, 100000, 9};
-const std::vector<std::string> kCells = {"AAAC-1", "AAAG-1", "AACT-1",
-                                         "AAGT-1", "ACGT-1", "ACTG-1"};
-const std::vector<std::string> kGenes = {"CD3E", "MS4A1", "LYZ", "NKG7", "G4"};
-const std::vector<std::string> kGeneIds = {"ENSG01", "ENSG02", "ENSG03", "ENSG04", "ENSG05"};
-
-void expect_fixture_matrix(const Dataset& ds, float scale = 1.0f) {
-  EXPECT_EQ(ds.X.n_rows, 6);
-  EXPECT_EQ(ds.X.n_cols, 5);
-  EXPECT_EQ(ds.X.indptr, kIndptr);
-  EXPECT_EQ(ds.X.indices, kIndices);
-  std::vector<float> data = kData;
-  for (float& v : data) v *= scale;
-  EXPECT_EQ(ds.X.data, data);
-  EXPECT_EQ(ds.obs.index, kCells);
-  EXPECT_EQ(ds.var.index, kGenes);
-  EXPECT_NO_THROW(ds.validate());
-}
-
+// The labels of column `name` of `df`, or none when it has no such column.
 std::vector<std::string> column_text(const cellvae::DataFrame& df, const char* name) {
   const cellvae::Column* c = df.find(name);
-  if (!c) return {};
-  std::vector<std::string> out;
-  for (std::size_t i = 0; i < c->size(); ++i) out.push_back(c->text(i));
-  return out;
-}
-
-Dataset fixture_dataset() {
-  Dataset ds;
-  ds.X.n_rows = 6;
-  ds.X.n_cols = 5;
-  ds.X.indptr = kIndptr;
-  ds.X.indices = kIndices;
-  ds.X.data = kData;
-  ds.obs.index = kCells;
-  ds.var.index = kGenes;
-  return ds;
-}
-
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no InputError thrown";
-  return "";
+  return c ? cellvae::testing::column_labels(*c) : std::vector<std::string>{};
 }
 
 // Copies a fixture folder into scratch space so that a test can break one file.
@@ -115,7 +75,7 @@ std::vector<std::string> read_gz_lines(const fs::path& p) {
 TEST(TenxMtxRead, V3Folder) {
   const Dataset ds = read_10x_mtx(fixture("mtx/v3"));
   expect_fixture_matrix(ds);
-  EXPECT_EQ(column_text(ds.var, "gene_ids"), kGeneIds);
+  EXPECT_EQ(column_text(ds.var, "gene_ids"), kFixtureGeneIds);
   EXPECT_EQ(column_text(ds.var, "feature_types"), std::vector<std::string>(5, "Gene Expression"));
   EXPECT_EQ(ds.source, fixture("mtx/v3").string());
   EXPECT_TRUE(ds.warnings.empty());
@@ -124,13 +84,14 @@ TEST(TenxMtxRead, V3Folder) {
 TEST(TenxMtxRead, V2FolderPlainTextGenesTsv) {
   const Dataset ds = read_10x_mtx(fixture("mtx/v2"));
   expect_fixture_matrix(ds);
-  EXPECT_EQ(column_text(ds.var, "gene_ids"), kGeneIds);
+  EXPECT_EQ(column_text(ds.var, "gene_ids"), kFixtureGeneIds);
   EXPECT_EQ(ds.var.find("feature_types"), nullptr);
 }
 
 TEST(TenxMtxRead, RealFieldAndFractionalValues) {
   expect_fixture_matrix(read_10x_mtx(fixture("mtx/real")));
-  expect_fixture_matrix(read_10x_mtx(fixture("mtx/fractional")), 1.0f / 8.0f);
+  expect_fixture_matrix(read_10x_mtx(fixture("mtx/fractional")), /*with_gene_ids=*/false,
+                        /*scale=*/1.0f / 8.0f);
 }
 
 TEST(TenxMtxRead, GeoPrefixedFileNames) {
@@ -143,7 +104,7 @@ TEST(TenxMtxRead, SingleColumnGenesFile) {
   ScratchDir dir;
   const fs::path folder = copy_fixture(dir, "v2");
   std::string genes;
-  for (const auto& g : kGenes) genes += g + "\n";
+  for (const auto& g : kFixtureGenes) genes += g + "\n";
   write_text(folder / "genes.tsv", genes + "\n\n");  // trailing blank lines are ignored
   const Dataset ds = read_10x_mtx(folder);
   expect_fixture_matrix(ds);
@@ -284,11 +245,11 @@ TEST(TenxMtxWrite, IntegerRoundTripWithVarColumns) {
   const auto features = read_gz_lines(out / "features.tsv.gz");
   ASSERT_EQ(features.size(), 5u);
   EXPECT_EQ(features[0], "ENSG01\tCD3E\tGene Expression");
-  EXPECT_EQ(read_gz_lines(out / "barcodes.tsv.gz"), kCells);
+  EXPECT_EQ(read_gz_lines(out / "barcodes.tsv.gz"), kFixtureCells);
 
   const Dataset back = read_10x_mtx(out);
   expect_fixture_matrix(back);
-  EXPECT_EQ(column_text(back.var, "gene_ids"), kGeneIds);
+  EXPECT_EQ(column_text(back.var, "gene_ids"), kFixtureGeneIds);
   EXPECT_EQ(column_text(back.var, "feature_types"), column_text(original.var, "feature_types"));
 }
 
@@ -305,7 +266,7 @@ TEST(TenxMtxWrite, RealValuesAndDefaultFeatureColumns) {
   EXPECT_EQ(back.X.indptr, ds.X.indptr);
   EXPECT_EQ(back.X.indices, ds.X.indices);
   EXPECT_EQ(back.X.data, ds.X.data);  // bit-identical float32
-  EXPECT_EQ(column_text(back.var, "gene_ids"), kGenes);
+  EXPECT_EQ(column_text(back.var, "gene_ids"), kFixtureGenes);
 }
 
 TEST(TenxMtxWrite, RejectsNamesThatBreakTsv) {

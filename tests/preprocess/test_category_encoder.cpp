@@ -6,19 +6,12 @@
 #include "cellvae/data_frame.hpp"
 #include "cellvae/error.hpp"
 #include "cellvae/preprocess/category_encoder.hpp"
+#include "test_support.hpp"
 
 namespace cellvae {
 namespace {
 
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using cellvae::testing::error_of;
 
 using Codes = std::vector<std::int32_t>;
 

@@ -9,19 +9,12 @@
 #include "cellvae/error.hpp"
 #include "cellvae/preprocess/hvg.hpp"
 #include "cellvae/random.hpp"
+#include "test_support.hpp"
 
 namespace cellvae {
 namespace {
 
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using cellvae::testing::error_of;
 
 // n cells x g genes of NB counts with gene means spread over two orders of magnitude; the
 // genes 20-24 are bimodal (truly variable).

@@ -1,7 +1,6 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <functional>
 #include <string>
 #include <vector>
 
@@ -9,24 +8,18 @@
 #include "cellvae/dataset.hpp"
 #include "cellvae/error.hpp"
 #include "cellvae/preprocess/normalize.hpp"
+#include "test_support.hpp"
 
 namespace cellvae {
 namespace {
+
+using cellvae::testing::error_of;
 
 CsrMatrix small() {
   const float v[] = {1, 0, 3,  //
                      0, 0, 8,  //
                      2, 2, 0};
   return csr_from_dense(v, 3, 3);
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "(no error)";
 }
 
 TEST(SizeFactors, CentredOnTheMeanLibrary) {

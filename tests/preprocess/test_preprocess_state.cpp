@@ -19,15 +19,7 @@
 namespace cellvae {
 namespace {
 
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using cellvae::testing::error_of;
 
 // 120 cells x 40 genes of NB counts: two cell types differing in genes 0-5, three donors.
 // Cell 0 is empty and gene 39 is never detected, so the default filters remove both.

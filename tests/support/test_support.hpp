@@ -10,6 +10,9 @@
 #include <random>
 #include <sstream>
 #include <string>
+#include <utility>
+
+#include "cellvae/error.hpp"
 
 namespace cellvae::testing {
 
@@ -47,6 +50,18 @@ class ScratchDir {
  private:
   std::filesystem::path path_;
 };
+
+/// The message of the InputError that `f` throws; "" and a test failure when it throws none.
+template <class F>
+std::string error_of(F&& f) {
+  try {
+    std::forward<F>(f)();
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "no InputError thrown";
+  return "";
+}
 
 inline void write_text(const std::filesystem::path& p, const std::string& text) {
   std::ofstream out(p, std::ios::binary);
