@@ -1,0 +1,159 @@
+// The fused, zero-aware NB/ZINB kernel equals the plain LibTorch path (values and gradients),
+// and its backward matches finite differences in double. (Its speed is a benchmark's business.)
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <ATen/Parallel.h>
+
+#include <cmath>
+#include <string>
+
+#include "cellvae/model/likelihood.hpp"
+#include "cellvae/model/likelihood_fused.hpp"
+
+namespace cm = cellvae::model;
+
+namespace {
+
+struct Batch {
+  torch::Tensor x, mu, theta, z;
+};
+
+// cells x genes with about `zero_fraction` zeros, counts up to a few hundred.
+Batch make_batch(std::int64_t cells, std::int64_t genes, torch::Dtype dtype, bool per_gene_theta,
+                 double zero_fraction = 0.73, std::uint64_t seed = 11) {
+  torch::manual_seed(seed);
+  const auto opt = torch::TensorOptions().dtype(torch::kDouble);
+  Batch b;
+  torch::Tensor nonzero = torch::rand({cells, genes}, opt) > zero_fraction;
+  b.x = (torch::poisson(torch::exp(torch::randn({cells, genes}, opt) * 1.5)) + 1) * nonzero;
+  b.mu = torch::exp(torch::randn({cells, genes}, opt) * 1.5);
+  b.theta = per_gene_theta ? torch::exp(torch::randn({1, genes}, opt) * 2)
+                           : torch::exp(torch::randn({cells, genes}, opt) * 2);
+  b.z = torch::randn({cells, genes}, opt) * 2;
+  b.x = b.x.to(dtype);
+  b.mu = b.mu.to(dtype);
+  b.theta = b.theta.to(dtype);
+  b.z = b.z.to(dtype);
+  return b;
+}
+
+struct Result {
+  torch::Tensor value, d_mu, d_theta, d_z;
+};
+
+// Loss = sum_i w_i * loglik_i with non-uniform weights, so the backward's per-cell scaling is
+// exercised.
+Result evaluate(const Batch& b, bool zi, bool fused) {
+  torch::Tensor mu = b.mu.clone().requires_grad_(true);
+  torch::Tensor theta = b.theta.clone().requires_grad_(true);
+  torch::Tensor z = b.z.clone().requires_grad_(true);
+  torch::Tensor per_cell;
+  if (fused)
+    per_cell = cm::fused_nb_log_prob_per_cell(b.x, mu, theta, zi ? z : torch::Tensor());
+  else
+    per_cell = (zi ? cm::zinb_log_prob(b.x, mu, theta, z) : cm::nb_log_prob(b.x, mu, theta)).sum(1);
+  torch::Tensor w = torch::linspace(0.5, 1.5, per_cell.size(0), per_cell.options());
+  (per_cell * w).sum().backward();
+  return {per_cell.detach(), mu.grad(), theta.grad(), zi ? z.grad() : torch::Tensor()};
+}
+
+void expect_close(const torch::Tensor& a, const torch::Tensor& b, double rtol, double atol,
+                  const std::string& what) {
+  ASSERT_TRUE(a.defined() && b.defined()) << what;
+  ASSERT_EQ(a.sizes(), b.sizes()) << what;
+  const double err = ((a - b).abs() - rtol * b.abs()).max().item<double>();
+  EXPECT_LE(err, atol) << what << ": max |a-b| = " << (a - b).abs().max().item<double>();
+}
+
+}  // namespace
+
+TEST(FusedNb, EqualsPlainPathDouble) {
+  for (bool per_gene : {true, false})
+    for (bool zi : {false, true}) {
+      const std::string what = std::string(zi ? "zinb" : "nb") + (per_gene ? " gene" : " cell");
+      Batch b = make_batch(37, 211, torch::kDouble, per_gene);
+      Result plain = evaluate(b, zi, false), fused = evaluate(b, zi, true);
+      expect_close(fused.value, plain.value, 1e-12, 1e-9, what + " value");
+      expect_close(fused.d_mu, plain.d_mu, 1e-10, 1e-12, what + " d_mu");
+      expect_close(fused.d_theta, plain.d_theta, 1e-9, 1e-11, what + " d_theta");
+      if (zi) expect_close(fused.d_z, plain.d_z, 1e-10, 1e-12, what + " d_z");
+    }
+}
+
+// Float: the fused kernel computes in double inside, so it differs from the plain float path
+// by the latter's rounding; compared against the double result, the fused one is closer.
+TEST(FusedNb, EqualsPlainPathFloat) {
+  for (bool per_gene : {true, false})
+    for (bool zi : {false, true}) {
+      const std::string what = std::string(zi ? "zinb" : "nb") + (per_gene ? " gene" : " cell");
+      Batch b = make_batch(64, 300, torch::kFloat, per_gene);
+      Result plain = evaluate(b, zi, false), fused = evaluate(b, zi, true);
+      const double scale = plain.value.abs().max().item<double>();
+      expect_close(fused.value, plain.value, 1e-5, 1e-5 * scale, what + " value");
+      expect_close(fused.d_mu, plain.d_mu, 1e-4, 1e-5, what + " d_mu");
+      expect_close(fused.d_theta, plain.d_theta, 1e-3, 1e-4, what + " d_theta");
+      if (zi) expect_close(fused.d_z, plain.d_z, 1e-4, 1e-5, what + " d_z");
+
+      Batch bd{b.x.to(torch::kDouble), b.mu.to(torch::kDouble), b.theta.to(torch::kDouble),
+               b.z.to(torch::kDouble)};
+      torch::Tensor exact = evaluate(bd, zi, true).value;
+      const double err_fused = (fused.value.to(torch::kDouble) - exact).abs().max().item<double>();
+      const double err_plain = (plain.value.to(torch::kDouble) - exact).abs().max().item<double>();
+      EXPECT_LE(err_fused, err_plain + 1e-4 * scale) << what;
+    }
+}
+
+TEST(FusedNb, BackwardMatchesFiniteDifferences) {
+  for (bool per_gene : {true, false})
+    for (bool zi : {false, true}) {
+      Batch b = make_batch(4, 9, torch::kDouble, per_gene, 0.5, 3);
+      torch::Tensor mu = b.mu.clone().requires_grad_(true);
+      torch::Tensor theta = b.theta.clone().requires_grad_(true);
+      torch::Tensor z = b.z.clone().requires_grad_(true);
+      torch::Tensor w = torch::tensor({0.3, -1.2, 2.0, 0.7}, torch::kDouble);
+      auto loss = [&] {
+        return (cm::fused_nb_log_prob_per_cell(b.x, mu, theta, zi ? z : torch::Tensor()) * w)
+            .sum();
+      };
+      std::vector<torch::Tensor> inputs = {mu, theta};
+      if (zi) inputs.push_back(z);
+      auto grads = torch::autograd::grad({loss()}, inputs);
+      torch::NoGradGuard no_grad;
+      for (std::size_t k = 0; k < inputs.size(); ++k) {
+        torch::Tensor flat = inputs[k].view(-1);
+        torch::Tensor g = grads[k].reshape(-1);
+        ASSERT_EQ(g.numel(), flat.numel());
+        for (std::int64_t i = 0; i < flat.numel(); ++i) {
+          const double v = flat[i].item<double>();
+          const double h = 1e-6 * std::max(1.0, std::abs(v));
+          flat[i] = v + h;
+          const double up = loss().item<double>();
+          flat[i] = v - h;
+          const double down = loss().item<double>();
+          flat[i] = v;
+          const double fd = (up - down) / (2 * h);
+          EXPECT_NEAR(g[i].item<double>(), fd, 1e-6 * std::max(1.0, std::abs(fd)))
+              << (zi ? "zinb" : "nb") << " input " << k << " entry " << i;
+        }
+      }
+    }
+}
+
+TEST(FusedNb, OneDimensionalThetaAndNoGrad) {
+  Batch b = make_batch(5, 7, torch::kDouble, true);
+  torch::Tensor theta1 = b.theta.view(-1).clone().requires_grad_(true);
+  torch::Tensor v = cm::fused_nb_log_prob_per_cell(b.x, b.mu, theta1, b.z);
+  v.sum().backward();
+  EXPECT_EQ(theta1.grad().sizes(), theta1.sizes());
+  torch::Tensor plain = cm::zinb_log_prob(b.x, b.mu, b.theta, b.z).sum(1);
+  EXPECT_TRUE(torch::allclose(v.detach(), plain, 1e-12, 1e-9));
+  {
+    torch::NoGradGuard no_grad;
+    EXPECT_TRUE(torch::allclose(cm::fused_nb_log_prob_per_cell(b.x, b.mu, b.theta), 
+                                cm::nb_log_prob(b.x, b.mu, b.theta).sum(1), 1e-12, 1e-9));
+  }
+  EXPECT_THROW(cm::fused_nb_log_prob_per_cell(b.x, b.mu, torch::ones({2, 7}, torch::kDouble)),
+               std::invalid_argument);
+  EXPECT_THROW(cm::fused_nb_log_prob_per_cell(b.x.t(), b.mu, b.theta), std::invalid_argument);
+}
