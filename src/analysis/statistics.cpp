@@ -11,6 +11,7 @@
 
 #include <torch/torch.h>
 
+#include "cellvae/enum_names.hpp"
 #include "cellvae/analysis/correlation.hpp"
 #include "cellvae/analysis/methods.hpp"
 #include "cellvae/analysis/roc_auc.hpp"
@@ -23,34 +24,16 @@ namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-constexpr std::array<std::pair<PcaMethod, std::string_view>, 2> kPcaMethodNames{{
+constexpr NameTable<PcaMethod, 2> kPcaMethodNames{{
     {PcaMethod::randomized, "randomized"},
     {PcaMethod::exact, "exact"},
 }};
 
-constexpr std::array<std::pair<Classifier, std::string_view>, 3> kClassifierNames{{
+constexpr NameTable<Classifier, 3> kClassifierNames{{
     {Classifier::knn, "knn"},
     {Classifier::random_forest, "random-forest"},
     {Classifier::logistic, "logistic"},
 }};
-
-template <class Enum, std::size_t N>
-std::string_view name_of(const std::array<std::pair<Enum, std::string_view>, N>& table, Enum e) {
-  for (const auto& [value, name] : table)
-    if (value == e) return name;
-  return "?";
-}
-
-template <class Enum, std::size_t N>
-Enum parse_name(const std::array<std::pair<Enum, std::string_view>, N>& table,
-                std::string_view name, const char* what) {
-  for (const auto& [value, n] : table)
-    if (n == name) return value;
-  std::vector<std::string> names;
-  for (const auto& [value, n] : table) names.emplace_back(n);
-  throw InputError("unknown " + std::string(what) + " '" + std::string(name) +
-                   "'; known: " + join_names(names));
-}
 
 /// Euclidean distances between the rows of a (n x d) and b (m x d), from the coordinate
 /// differences (not the |a|^2 + |b|^2 - 2ab expansion), so that equal rows are exactly 0 apart.

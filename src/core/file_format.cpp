@@ -7,6 +7,7 @@
 
 #include <hdf5.h>
 
+#include "cellvae/enum_names.hpp"
 #include "cellvae/error.hpp"
 
 namespace fs = std::filesystem;
@@ -14,7 +15,7 @@ namespace fs = std::filesystem;
 namespace cellvae {
 
 namespace {
-constexpr std::array<std::pair<FileFormat, std::string_view>, 5> kFormatNames{{
+constexpr NameTable<FileFormat, 5> kFormatNames{{
     {FileFormat::h5ad, "h5ad"},
     {FileFormat::tenx_h5, "10x-h5"},
     {FileFormat::tenx_mtx, "10x-mtx"},
@@ -53,18 +54,10 @@ bool hdf5_is_10x(const fs::path& p) {
 }
 }  // namespace
 
-std::string_view to_string(FileFormat format) {
-  for (const auto& [f, name] : kFormatNames)
-    if (f == format) return name;
-  return "?";
-}
+std::string_view to_string(FileFormat format) { return name_of(kFormatNames, format); }
 
 FileFormat parse_file_format(std::string_view name) {
-  for (const auto& [f, n] : kFormatNames)
-    if (n == name) return f;
-  std::vector<std::string> names;
-  for (const auto& [f, n] : kFormatNames) names.emplace_back(n);
-  throw InputError("unknown format '" + std::string(name) + "'; known: " + join_names(names));
+  return parse_name(kFormatNames, name, "format");
 }
 
 FileFormat detect_input_format(const fs::path& path) {

@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "cellvae/enum_names.hpp"
 #include "cellvae/error.hpp"
 #include "cellvae/model/likelihood_fused.hpp"
 
@@ -15,7 +16,7 @@ namespace {
 
 // ---- the one table per enum ------------------------------------------------------------------
 
-constexpr std::array<std::pair<LikelihoodKind, std::string_view>, 6> kLikelihoodNames{{
+constexpr NameTable<LikelihoodKind, 6> kLikelihoodNames{{
     {LikelihoodKind::bernoulli, "bernoulli"},
     {LikelihoodKind::gaussian, "gaussian"},
     {LikelihoodKind::poisson, "poisson"},
@@ -24,30 +25,12 @@ constexpr std::array<std::pair<LikelihoodKind, std::string_view>, 6> kLikelihood
     {LikelihoodKind::zinb, "zinb"},
 }};
 
-constexpr std::array<std::pair<DispersionKind, std::string_view>, 4> kDispersionNames{{
+constexpr NameTable<DispersionKind, 4> kDispersionNames{{
     {DispersionKind::gene, "gene"},
     {DispersionKind::gene_batch, "gene-batch"},
     {DispersionKind::gene_label, "gene-label"},
     {DispersionKind::cell, "cell"},
 }};
-
-template <class Enum, std::size_t N>
-std::string_view name_of(const std::array<std::pair<Enum, std::string_view>, N>& table, Enum e) {
-  for (const auto& [value, name] : table)
-    if (value == e) return name;
-  return "?";
-}
-
-template <class Enum, std::size_t N>
-Enum parse_name(const std::array<std::pair<Enum, std::string_view>, N>& table,
-                std::string_view name, const char* what) {
-  for (const auto& [value, n] : table)
-    if (n == name) return value;
-  std::vector<std::string> names;
-  for (const auto& [value, n] : table) names.emplace_back(n);
-  throw InputError("unknown " + std::string(what) + " '" + std::string(name) +
-                   "'; known: " + join_names(names));
-}
 
 // ---- helpers -----------------------------------------------------------------------------
 
