@@ -14,6 +14,7 @@
 
 #include "cellvae/error.hpp"
 #include "cellvae/model/likelihood.hpp"
+#include "gradient_check.hpp"
 #include "test_support.hpp"
 
 namespace cm = cellvae::model;
@@ -195,25 +196,8 @@ void check_gradients(LikelihoodKind kind, const torch::Tensor& x, cm::Likelihood
   auto loss = [&] { return lik->log_prob_per_cell(x, p).sum(); };
   std::vector<torch::Tensor> inputs;
   for (torch::Tensor* f : used) inputs.push_back(*f);
-  auto grads = torch::autograd::grad({loss()}, inputs);
-  torch::NoGradGuard no_grad;
-  for (std::size_t k = 0; k < used.size(); ++k) {
-    torch::Tensor flat = used[k]->view(-1);
-    torch::Tensor g = grads[k].reshape(-1);
-    for (std::int64_t i = 0; i < flat.numel(); ++i) {
-      const double v = flat[i].item<double>();
-      const double h = 1e-6 * std::max(1.0, std::abs(v));
-      flat[i] = v + h;
-      const double up = loss().item<double>();
-      flat[i] = v - h;
-      const double down = loss().item<double>();
-      flat[i] = v;
-      const double fd = (up - down) / (2 * h);
-      const double an = g[i].item<double>();
-      EXPECT_NEAR(an, fd, 1e-5 * std::max(1.0, std::abs(fd)))
-          << cm::to_string(kind) << " field " << k << " entry " << i << (fused ? " fused" : "");
-    }
-  }
+  cellvae::testing::expect_gradients_match_finite_differences(
+      loss, inputs, 1e-5, std::string(cm::to_string(kind)) + (fused ? " fused" : ""));
 }
 
 struct SmallBatch {

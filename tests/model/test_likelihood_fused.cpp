@@ -10,6 +10,7 @@
 
 #include "cellvae/model/likelihood.hpp"
 #include "cellvae/model/likelihood_fused.hpp"
+#include "gradient_check.hpp"
 
 namespace cm = cellvae::model;
 
@@ -118,25 +119,8 @@ TEST(FusedNb, BackwardMatchesFiniteDifferences) {
       };
       std::vector<torch::Tensor> inputs = {mu, theta};
       if (zi) inputs.push_back(z);
-      auto grads = torch::autograd::grad({loss()}, inputs);
-      torch::NoGradGuard no_grad;
-      for (std::size_t k = 0; k < inputs.size(); ++k) {
-        torch::Tensor flat = inputs[k].view(-1);
-        torch::Tensor g = grads[k].reshape(-1);
-        ASSERT_EQ(g.numel(), flat.numel());
-        for (std::int64_t i = 0; i < flat.numel(); ++i) {
-          const double v = flat[i].item<double>();
-          const double h = 1e-6 * std::max(1.0, std::abs(v));
-          flat[i] = v + h;
-          const double up = loss().item<double>();
-          flat[i] = v - h;
-          const double down = loss().item<double>();
-          flat[i] = v;
-          const double fd = (up - down) / (2 * h);
-          EXPECT_NEAR(g[i].item<double>(), fd, 1e-6 * std::max(1.0, std::abs(fd)))
-              << (zi ? "zinb" : "nb") << " input " << k << " entry " << i;
-        }
-      }
+      cellvae::testing::expect_gradients_match_finite_differences(loss, inputs, 1e-6,
+                                                                  zi ? "zinb" : "nb");
     }
 }
 
