@@ -61,6 +61,13 @@ torch::Tensor StandardNormalPrior::responsibilities(const torch::Tensor& z) cons
   return torch::ones({z.size(0), 1}, z.options());
 }
 
+torch::Tensor StandardNormalPrior::log_density(const torch::Tensor& z) const {
+  check_shape(z.defined() && z.dim() == 2 && z.size(1) == latent_dim_, "z", z,
+              "cells x " + std::to_string(latent_dim_));
+  torch::Tensor zero = torch::zeros({}, z.options());
+  return diagonal_gaussian_log_density(z, DiagonalGaussian{zero, zero});
+}
+
 PriorSample StandardNormalPrior::sample(std::int64_t n, torch::Generator& generator,
                                         std::optional<std::int64_t> component) const {
   check_component(component, 1);
@@ -115,6 +122,15 @@ torch::Tensor GaussianMixturePrior::responsibilities(const torch::Tensor& z) con
       log_weights() + diagonal_gaussian_log_density(z.unsqueeze(1),
                                                     DiagonalGaussian{means, log_variances});
   return torch::softmax(log_joint, 1);
+}
+
+torch::Tensor GaussianMixturePrior::log_density(const torch::Tensor& z) const {
+  check_shape(z.defined() && z.dim() == 2 && z.size(1) == latent_dim(), "z", z,
+              "cells x " + std::to_string(latent_dim()));
+  torch::Tensor log_joint =
+      log_weights() + diagonal_gaussian_log_density(z.unsqueeze(1),
+                                                    DiagonalGaussian{means, log_variances});
+  return torch::logsumexp(log_joint, 1);
 }
 
 PriorSample GaussianMixturePrior::sample(std::int64_t n, torch::Generator& generator,

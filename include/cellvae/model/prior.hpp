@@ -83,6 +83,12 @@ class Prior : public torch::nn::Module {
   /// standard_normal). `z` is cells x D.
   virtual torch::Tensor responsibilities(const torch::Tensor& z) const = 0;
 
+  /// log p(z) of each row of `z` (cells x D): a tensor of length cells, differentiable. For the
+  /// mixture, logsumexp_k (log p(y=k) + log N(z; m_k, exp(s_k))). Computed in the promoted
+  /// dtype of z and the prior's parameters (pass double z for a double result). Used by
+  /// importance sampling (VaeImpl::marginal_log_likelihood).
+  virtual torch::Tensor log_density(const torch::Tensor& z) const = 0;
+
   /// `n` draws of z from the prior, without gradient, using only `generator`. With `component`,
   /// every draw comes from p(z | y = component) (0 <= component < K; standard_normal accepts
   /// only 0); otherwise y is drawn from p(y) for each row. Mixture draws have the dtype and
@@ -101,6 +107,7 @@ class StandardNormalPrior final : public Prior {
   std::int64_t components() const override { return 1; }
   torch::Tensor kl(const LatentPosterior& q) const override;
   torch::Tensor responsibilities(const torch::Tensor& z) const override;
+  torch::Tensor log_density(const torch::Tensor& z) const override;
   PriorSample sample(std::int64_t n, torch::Generator& generator,
                      std::optional<std::int64_t> component = std::nullopt) const override;
 
@@ -129,6 +136,7 @@ class GaussianMixturePrior final : public Prior {
   torch::Tensor kl(const LatentPosterior& q) const override;
   /// softmax_k(log p_k + log N(z; m_k, exp(s_k))).
   torch::Tensor responsibilities(const torch::Tensor& z) const override;
+  torch::Tensor log_density(const torch::Tensor& z) const override;
   PriorSample sample(std::int64_t n, torch::Generator& generator,
                      std::optional<std::int64_t> component = std::nullopt) const override;
 

@@ -1,0 +1,245 @@
+#include "cellvae/model/model_config.hpp"
+
+#include <cmath>
+#include <limits>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "cellvae/enum_names.hpp"
+#include "cellvae/error.hpp"
+
+namespace cellvae::model {
+namespace {
+
+using nlohmann::json;
+
+// ---- the one table per enum ------------------------------------------------------------------
+
+constexpr NameTable<InputKind, 2> kInputNames{{
+    {InputKind::log1p, "log1p"},
+    {InputKind::identity, "identity"},
+}};
+
+constexpr NameTable<LibraryKind, 3> kLibraryNames{{
+    {LibraryKind::none, "none"},
+    {LibraryKind::observed, "observed"},
+    {LibraryKind::latent, "latent"},
+}};
+
+// ---- validation helpers ----------------------------------------------------------------------
+
+std::string number_text(double v) {
+  std::ostringstream s;
+  s.precision(std::numeric_limits<double>::max_digits10 - 2);
+  s << v;
+  return s.str();
+}
+
+std::string quoted(std::string_view name) { return "'" + std::string(name) + "'"; }
+
+void check_widths(const std::vector<std::int64_t>& widths, const char* flag) {
+  for (std::size_t i = 0; i < widths.size(); ++i)
+    if (widths[i] <= 0)
+      throw InputError(std::string(flag) + " widths must be > 0 (got " + std::to_string(widths[i]) +
+                       " for layer " + std::to_string(i + 1) + ")");
+}
+
+void check_count(std::int64_t value, std::int64_t minimum, const char* flag) {
+  if (value < minimum)
+    throw InputError(std::string(flag) + " must be >= " + std::to_string(minimum) + " (got " +
+                     std::to_string(value) + ")");
+}
+
+// The rules that do not depend on the data. `resolved`: n_genes, n_labels and n_batches are
+// the data's (see model_config.hpp: a config with n_genes == 0 is a template).
+void check(const ModelConfig& c, bool resolved) {
+  if (resolved) check_count(c.n_genes, 1, "n_genes (number of genes)");
+  check_count(c.n_genes, 0, "n_genes (number of genes)");
+  check_count(c.n_labels, 0, "n_labels (number of label categories)");
+  check_count(c.n_batches, 0, "n_batches (number of batch categories)");
+  check_widths(c.encoder_hidden, "--hidden");
+  check_widths(c.decoder_hidden, "--decoder-hidden");
+  if (!(c.dropout >= 0.0 && c.dropout < 1.0))
+    throw InputError("--dropout must be in [0, 1) (got " + number_text(c.dropout) + ")");
+  check_count(c.latent_dim, 1, "--latent-dim");
+  if (!(std::isfinite(c.variance_epsilon) && c.variance_epsilon >= 0.0))
+    throw InputError("variance_epsilon must be >= 0 (got " + number_text(c.variance_epsilon) + ")");
+  if (c.prior == PriorKind::gaussian_mixture) check_count(c.components, 1, "--components");
+
+  const std::string likelihood = quoted(to_string(c.likelihood));
+  const bool counts = is_count_likelihood(c.likelihood);
+  if (!counts && c.library != LibraryKind::none)
+    throw InputError("--likelihood " + likelihood + " needs --library 'none' (got " +
+                     quoted(to_string(c.library)) + "): a library size scales count means only");
+  if (counts && c.input == InputKind::identity)
+    throw InputError("--likelihood " + likelihood +
+                     " models raw counts: use --input log1p (got 'identity')");
+  if (c.likelihood == LikelihoodKind::bernoulli && c.input != InputKind::identity)
+    throw InputError(
+        "--likelihood 'bernoulli' models values scaled to [0, 1]: use --input "
+        "identity (got " +
+        quoted(to_string(c.input)) + ")");
+
+  const bool uses_dispersion =
+      has_dispersion(c.likelihood) || c.likelihood == LikelihoodKind::gaussian;
+  if (resolved && uses_dispersion) {
+    if (c.dispersion == DispersionKind::gene_batch && c.n_batches == 0)
+      throw InputError("--dispersion 'gene-batch' needs batches: give --batch-key");
+    if (c.dispersion == DispersionKind::gene_label && c.n_labels == 0)
+      throw InputError("--dispersion 'gene-label' needs labels: give --label-key");
+  }
+}
+
+// ---- JSON reading ------------------------------------------------------------------------------
+
+constexpr const char* kWhat = "model config";
+
+struct Reader {
+  const json& j;
+
+  const json* find(const char* key) const {
+    auto it = j.find(key);
+    return it == j.end() ? nullptr : &*it;
+  }
+  [[noreturn]] static void bad(const char* key, const char* expected) {
+    throw InputError(std::string(kWhat) + ": key '" + key + "' must be " + expected);
+  }
+  static std::int64_t to_int64(const json& v, const char* key) {
+    if (!v.is_number_integer()) bad(key, "an integer");
+    if (v.is_number_unsigned() &&
+        v.get<std::uint64_t>() >
+            static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+      bad(key, "an integer in range");
+    return v.get<std::int64_t>();
+  }
+  void integer(const char* key, std::int64_t& out) const {
+    if (const json* v = find(key)) out = to_int64(*v, key);
+  }
+  void integers(const char* key, std::vector<std::int64_t>& out) const {
+    if (const json* v = find(key)) {
+      if (!v->is_array()) bad(key, "an array of integers");
+      std::vector<std::int64_t> values;
+      for (const json& e : *v) {
+        if (!e.is_number_integer()) bad(key, "an array of integers");
+        values.push_back(to_int64(e, key));
+      }
+      out = std::move(values);
+    }
+  }
+  void number(const char* key, double& out) const {
+    if (const json* v = find(key)) {
+      if (!v->is_number()) bad(key, "a number");
+      out = v->get<double>();
+    }
+  }
+  void boolean(const char* key, bool& out) const {
+    if (const json* v = find(key)) {
+      if (!v->is_boolean()) bad(key, "true or false");
+      out = v->get<bool>();
+    }
+  }
+  void seed(const char* key, std::uint64_t& out) const {
+    if (const json* v = find(key)) {
+      if (v->is_number_unsigned())
+        out = v->get<std::uint64_t>();
+      else if (v->is_number_integer() && v->get<std::int64_t>() >= 0)
+        out = static_cast<std::uint64_t>(v->get<std::int64_t>());
+      else
+        bad(key, "a non-negative integer");
+    }
+  }
+  template <class Parse, class T>
+  void name(const char* key, Parse parse, T& out) const {
+    if (const json* v = find(key)) {
+      if (!v->is_string()) bad(key, "a string");
+      try {
+        out = parse(v->get<std::string>());
+      } catch (const InputError& e) {
+        throw InputError(std::string(kWhat) + ": key '" + key + "': " + e.what());
+      }
+    }
+  }
+};
+
+}  // namespace
+
+std::string_view to_string(InputKind kind) { return name_of(kInputNames, kind); }
+InputKind parse_input_kind(std::string_view name) { return parse_name(kInputNames, name, "input"); }
+
+std::string_view to_string(LibraryKind kind) { return name_of(kLibraryNames, kind); }
+LibraryKind parse_library_kind(std::string_view name) {
+  return parse_name(kLibraryNames, name, "library");
+}
+
+void validate(const ModelConfig& config) { check(config, /*resolved=*/true); }
+
+void validate_template(const ModelConfig& config) { check(config, config.n_genes > 0); }
+
+json model_config_to_json(const ModelConfig& c) {
+  return json{{"n_genes", c.n_genes},
+              {"n_labels", c.n_labels},
+              {"n_batches", c.n_batches},
+              {"labels_in_encoder", c.labels_in_encoder},
+              {"batches_in_encoder", c.batches_in_encoder},
+              {"input", std::string(to_string(c.input))},
+              {"encoder_hidden", c.encoder_hidden},
+              {"decoder_hidden", c.decoder_hidden},
+              {"activation", std::string(to_string(c.activation))},
+              {"norm", std::string(to_string(c.norm))},
+              {"dropout", c.dropout},
+              {"decoder_injection", std::string(to_string(c.decoder_injection))},
+              {"latent_dim", c.latent_dim},
+              {"variance_epsilon", c.variance_epsilon},
+              {"prior", std::string(to_string(c.prior))},
+              {"components", c.components},
+              {"learn_component_weights", c.learn_component_weights},
+              {"library", std::string(to_string(c.library))},
+              {"likelihood", std::string(to_string(c.likelihood))},
+              {"dispersion", std::string(to_string(c.dispersion))},
+              {"fused_likelihood", c.fused_likelihood},
+              {"seed", c.seed}};
+}
+
+ModelConfig model_config_from_json(const json& j) {
+  if (!j.is_object()) throw InputError(std::string(kWhat) + " must be a JSON object");
+  const json known = model_config_to_json(ModelConfig{});
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    if (!known.contains(it.key())) {
+      std::vector<std::string> names;
+      for (auto k = known.begin(); k != known.end(); ++k) names.push_back(k.key());
+      throw InputError(std::string(kWhat) + ": unknown key '" + it.key() +
+                       "'; known: " + join_names(names, names.size()));
+    }
+  }
+  ModelConfig c;
+  const Reader r{j};
+  r.integer("n_genes", c.n_genes);
+  r.integer("n_labels", c.n_labels);
+  r.integer("n_batches", c.n_batches);
+  r.boolean("labels_in_encoder", c.labels_in_encoder);
+  r.boolean("batches_in_encoder", c.batches_in_encoder);
+  r.name("input", parse_input_kind, c.input);
+  r.integers("encoder_hidden", c.encoder_hidden);
+  r.integers("decoder_hidden", c.decoder_hidden);
+  r.name("activation", parse_activation, c.activation);
+  r.name("norm", parse_normalization, c.norm);
+  r.number("dropout", c.dropout);
+  r.name("decoder_injection", parse_covariate_injection, c.decoder_injection);
+  r.integer("latent_dim", c.latent_dim);
+  r.number("variance_epsilon", c.variance_epsilon);
+  r.name("prior", parse_prior_kind, c.prior);
+  r.integer("components", c.components);
+  r.boolean("learn_component_weights", c.learn_component_weights);
+  r.name("library", parse_library_kind, c.library);
+  r.name("likelihood", parse_likelihood_kind, c.likelihood);
+  r.name("dispersion", parse_dispersion_kind, c.dispersion);
+  r.boolean("fused_likelihood", c.fused_likelihood);
+  r.seed("seed", c.seed);
+  validate_template(c);
+  return c;
+}
+
+}  // namespace cellvae::model
