@@ -54,6 +54,10 @@ CsrMatrix select(const CsrMatrix& m, const std::vector<std::int64_t>& rows,
 CsrMatrix select_rows(const CsrMatrix& m, const std::vector<std::int64_t>& rows);
 
 /// Row-major dense copy (n_rows * n_cols floats). For small matrices and tests.
+/// The rows of `top` followed by the rows of `bottom` (same number of columns, else
+/// InputError).
+CsrMatrix stack_rows(const CsrMatrix& top, const CsrMatrix& bottom);
+
 std::vector<float> to_dense(const CsrMatrix& m);
 
 /// Sum of each row (library size for a counts matrix), in double.

@@ -195,6 +195,19 @@ CsrMatrix select_rows(const CsrMatrix& m, const std::vector<std::int64_t>& rows)
   return out;
 }
 
+CsrMatrix stack_rows(const CsrMatrix& top, const CsrMatrix& bottom) {
+  if (top.n_cols != bottom.n_cols)
+    throw InputError("cannot stack matrices with " + std::to_string(top.n_cols) + " and " +
+                     std::to_string(bottom.n_cols) + " columns");
+  CsrMatrix out = top;
+  out.n_rows += bottom.n_rows;
+  const std::int64_t offset = top.nnz();
+  for (std::int64_t r = 1; r <= bottom.n_rows; ++r) out.indptr.push_back(offset + bottom.indptr[r]);
+  out.indices.insert(out.indices.end(), bottom.indices.begin(), bottom.indices.end());
+  out.data.insert(out.data.end(), bottom.data.begin(), bottom.data.end());
+  return out;
+}
+
 std::vector<float> to_dense(const CsrMatrix& m) {
   std::vector<float> d(static_cast<std::size_t>(m.n_rows * m.n_cols), 0.0f);
   for (std::int64_t r = 0; r < m.n_rows; ++r)

@@ -20,7 +20,8 @@ constexpr const char* kFormatName = "cellvae-preprocess-state";
 // Readers that name the full key path ("options.filter.min_cells_per_gene") in errors.
 struct Reader {
   const json& node;
-  std::string path;  // "" at the top level
+  std::string path;                           // "" at the top level
+  std::string what = "preprocessing state";  // names the file kind in errors
 
   std::string key_path(const std::string& key) const {
     return path.empty() ? key : path + "." + key;
@@ -28,20 +29,20 @@ struct Reader {
 
   const json& get(const std::string& key) const {
     if (!node.is_object())
-      throw InputError("preprocessing state: '" + (path.empty() ? std::string("(top)") : path) +
+      throw InputError(what + ": '" + (path.empty() ? std::string("(top)") : path) +
                        "' must be an object");
     auto it = node.find(key);
     if (it == node.end())
-      throw InputError("preprocessing state: missing key '" + key_path(key) + "'");
+      throw InputError(what + ": missing key '" + key_path(key) + "'");
     return *it;
   }
   [[noreturn]] void bad(const std::string& key, const char* expected) const {
-    throw InputError("preprocessing state: key '" + key_path(key) + "' must be " + expected);
+    throw InputError(what + ": key '" + key_path(key) + "' must be " + expected);
   }
   Reader child(const std::string& key) const {
     const json& j = get(key);
     if (!j.is_object()) bad(key, "an object");
-    return Reader{j, key_path(key)};
+    return Reader{j, key_path(key), what};
   }
   bool is_null(const std::string& key) const { return get(key).is_null(); }
   std::int64_t integer(const std::string& key) const {
@@ -106,18 +107,44 @@ std::optional<EncodedColumn> encoded_from_json(const Reader& top, const std::str
 
 }  // namespace
 
-json preprocess_state_to_json(const PreprocessState& state) {
-  const PreprocessOptions& o = state.options;
+json preprocess_options_to_json(const PreprocessOptions& o) {
   json filter{{"min_cells_per_gene", o.filter.min_cells_per_gene},
               {"min_genes_per_cell", o.filter.min_genes_per_cell},
               {"min_counts_per_cell", o.filter.min_counts_per_cell},
               {"max_counts_per_cell",
                o.filter.max_counts_per_cell ? json(*o.filter.max_counts_per_cell) : json(nullptr)}};
-  json options{{"filter", filter},
-               {"n_top_genes", o.n_top_genes ? json(*o.n_top_genes) : json(nullptr)},
-               {"hvg_span", o.hvg_span},
-               {"batch_key", optional_string(o.batch_key)},
-               {"label_key", optional_string(o.label_key)}};
+  return json{{"filter", filter},
+              {"n_top_genes", o.n_top_genes ? json(*o.n_top_genes) : json(nullptr)},
+              {"hvg_span", o.hvg_span},
+              {"batch_key", optional_string(o.batch_key)},
+              {"label_key", optional_string(o.label_key)}};
+}
+
+namespace {
+
+PreprocessOptions options_from_reader(const Reader& opts) {
+  PreprocessOptions o;
+  Reader filt = opts.child("filter");
+  o.filter.min_cells_per_gene = filt.integer("min_cells_per_gene");
+  o.filter.min_genes_per_cell = filt.integer("min_genes_per_cell");
+  o.filter.min_counts_per_cell = filt.number("min_counts_per_cell");
+  if (!filt.is_null("max_counts_per_cell"))
+    o.filter.max_counts_per_cell = filt.number("max_counts_per_cell");
+  if (!opts.is_null("n_top_genes")) o.n_top_genes = opts.integer("n_top_genes");
+  o.hvg_span = opts.number("hvg_span");
+  if (!opts.is_null("batch_key")) o.batch_key = opts.string("batch_key");
+  if (!opts.is_null("label_key")) o.label_key = opts.string("label_key");
+  return o;
+}
+
+}  // namespace
+
+PreprocessOptions preprocess_options_from_json(const json& j, const std::string& context) {
+  return options_from_reader(Reader{j, "", context});
+}
+
+json preprocess_state_to_json(const PreprocessState& state) {
+  json options = preprocess_options_to_json(state.options);
   json transform = nullptr;
   if (state.input_transform)
     transform = json{{"reference_library", state.input_transform->reference_library},
@@ -144,17 +171,7 @@ PreprocessState preprocess_state_from_json(const json& j) {
                      " is not supported (this cellvae reads up to version " +
                      std::to_string(PreprocessState::kFormatVersion) + ")");
   PreprocessState s;
-  Reader opts = top.child("options");
-  Reader filt = opts.child("filter");
-  s.options.filter.min_cells_per_gene = filt.integer("min_cells_per_gene");
-  s.options.filter.min_genes_per_cell = filt.integer("min_genes_per_cell");
-  s.options.filter.min_counts_per_cell = filt.number("min_counts_per_cell");
-  if (!filt.is_null("max_counts_per_cell"))
-    s.options.filter.max_counts_per_cell = filt.number("max_counts_per_cell");
-  if (!opts.is_null("n_top_genes")) s.options.n_top_genes = opts.integer("n_top_genes");
-  s.options.hvg_span = opts.number("hvg_span");
-  if (!opts.is_null("batch_key")) s.options.batch_key = opts.string("batch_key");
-  if (!opts.is_null("label_key")) s.options.label_key = opts.string("label_key");
+  s.options = options_from_reader(top.child("options"));
 
   s.genes_after_filter = top.strings("genes_after_filter");
   s.genes = top.strings("genes");

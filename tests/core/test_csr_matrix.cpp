@@ -97,3 +97,14 @@ TEST(CsrMatrix, SummariesAndIntegerCheck) {
   m.data[1] = 2.5f;
   EXPECT_FALSE(is_integer_valued(m));
 }
+
+TEST(CsrMatrix, StackRowsEqualsDenseConcatenation) {
+  const std::vector<float> a{1, 0, 2, 0, 0, 3};
+  const std::vector<float> b{0, 4, 0};
+  const CsrMatrix s = stack_rows(csr_from_dense(a.data(), 2, 3), csr_from_dense(b.data(), 1, 3));
+  s.validate();
+  std::vector<float> expected = a;
+  expected.insert(expected.end(), b.begin(), b.end());
+  EXPECT_EQ(to_dense(s), expected);
+  EXPECT_THROW(stack_rows(s, csr_from_dense(b.data(), 3, 1)), InputError);
+}

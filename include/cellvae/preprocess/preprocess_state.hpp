@@ -70,6 +70,15 @@ nlohmann::json preprocess_state_to_json(const PreprocessState& state);
 /// length not equal to the gene count, repeated categories).
 PreprocessState preprocess_state_from_json(const nlohmann::json& json);
 
+/// The options alone as JSON: {"filter": {"min_cells_per_gene", "min_genes_per_cell",
+/// "min_counts_per_cell", "max_counts_per_cell"}, "n_top_genes", "hvg_span", "batch_key",
+/// "label_key"} (unset optionals as null). Also part of model.json.
+nlohmann::json preprocess_options_to_json(const PreprocessOptions& options);
+/// Reads what preprocess_options_to_json wrote (every key required); errors name the key path
+/// prefixed by `context` ("model.json: missing key 'filter.hvg_span'").
+PreprocessOptions preprocess_options_from_json(const nlohmann::json& json,
+                                               const std::string& context);
+
 /// Writes the JSON to a file (complete or not at all). Throws InputError if unwritable.
 void write_preprocess_state(const PreprocessState& state, const std::filesystem::path& path);
 /// Reads a state file. Throws InputError for a missing file, invalid JSON or content.
