@@ -12,5 +12,7 @@ void add_convert_command(CLI::App& app);
 void add_simulate_command(CLI::App& app);
 void add_preprocess_command(CLI::App& app);
 void add_evaluate_command(CLI::App& app);
+void add_fit_command(CLI::App& app);
+void add_score_command(CLI::App& app);
 
 }  // namespace cellvae::cli
