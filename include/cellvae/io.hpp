@@ -11,11 +11,11 @@
 namespace cellvae {
 
 struct ReadOptions {
-  std::optional<FileFormat> format;  ///< detected from the path when empty
-  std::optional<std::string> layer;  ///< h5ad: read layers/<layer> instead of X
-  bool use_raw = false;              ///< h5ad: read raw/X (and raw/var) instead of X
-  bool transpose = false;            ///< csv/tsv: the file has genes as rows (R's orientation)
-  std::optional<std::string> genome; ///< 10x h5 v2: which genome group (the only one if empty)
+  std::optional<FileFormat> format;   ///< detected from the path when empty
+  std::optional<std::string> layer;   ///< h5ad: read layers/<layer> instead of X
+  bool use_raw = false;               ///< h5ad: read raw/X (and raw/var) instead of X
+  bool transpose = false;             ///< csv/tsv: the file has genes as rows (R's orientation)
+  std::optional<std::string> genome;  ///< 10x h5 v2: which genome group (the only one if empty)
 };
 
 /// Reads a data set; the result is validated, with cell and gene names made unique (a warning
@@ -28,9 +28,10 @@ struct WriteOptions {
   int compression = 4;               ///< h5ad / 10x: gzip level 0-9 (0 = none)
 };
 
-/// Writes a data set. The output appears complete or not at all: it is written to a temporary
-/// path next to the target and renamed over it at the end. Throws InputError on an unwritable
-/// path.
+/// Writes a data set, replacing an existing output. The output appears complete or not at all:
+/// it is written to a temporary path next to the target and renamed over it at the end. Goes
+/// through DatasetWriter (one block of cells), except csv/tsv with `transpose`. Throws
+/// InputError on an unwritable path.
 void write_dataset(const Dataset& ds, const std::filesystem::path& path,
                    const WriteOptions& options = {});
 

@@ -6,11 +6,14 @@
 #include <charconv>
 #include <cmath>
 #include <limits>
+#include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "cellvae/error.hpp"
+#include "dataset_sink.hpp"
 #include "text_stream.hpp"
 
 namespace cellvae {
@@ -259,6 +262,75 @@ Dataset read_delimited(const std::filesystem::path& path, const DelimitedOptions
   return ds;
 }
 
+namespace {
+
+// The header line: an empty corner cell, then the column names.
+void append_header(std::string& buf, const std::vector<std::string>& column_names, char sep) {
+  for (const auto& name : column_names) {
+    buf += sep;
+    buf += quote_if_needed(name, sep);
+  }
+  buf += '\n';
+}
+
+// Row r of m as one dense line, zeros included.
+void append_row(std::string& buf, const CsrMatrix& m, std::int64_t r, const std::string& name,
+                char sep) {
+  buf += quote_if_needed(name, sep);
+  std::int64_t k = m.indptr[r];
+  const std::int64_t stop = m.indptr[r + 1];
+  for (std::int64_t j = 0; j < m.n_cols; ++j) {
+    buf += sep;
+    if (k < stop && m.indices[static_cast<std::size_t>(k)] == j) {
+      detail::append_value(buf, m.data[static_cast<std::size_t>(k)]);
+      ++k;
+    } else {
+      buf += '0';
+    }
+  }
+  buf += '\n';
+}
+
+// Cells as rows, one line per appended cell; the table has no room for obs columns.
+class DelimitedSink final : public detail::DatasetSink {
+ public:
+  DelimitedSink(const std::filesystem::path& path, const DataFrame& var, char separator,
+                int gzip_level)
+      : sep_(separator), out_(path, gzip_level) {
+    append_header(out_.buffer(), var.index, sep_);
+    out_.maybe_flush();
+  }
+
+  void append(const CsrMatrix& rows, const std::vector<std::string>& names) override {
+    for (std::int64_t r = 0; r < rows.n_rows; ++r) {
+      append_row(out_.buffer(), rows, r, names[static_cast<std::size_t>(r)], sep_);
+      out_.maybe_flush();
+    }
+  }
+
+  void finish(const DataFrame&, const std::map<std::string, DenseArray>&,
+              const std::map<std::string, UnsValue>&) override {
+    out_.close();
+  }
+
+  std::size_t buffered_bytes() const override { return out_.buffered_bytes(); }
+
+ private:
+  char sep_;
+  detail::TextWriter out_;
+};
+
+}  // namespace
+
+namespace detail {
+std::unique_ptr<DatasetSink> make_delimited_sink(const std::filesystem::path& path,
+                                                 const DataFrame& var, char separator,
+                                                 int gzip_level) {
+  check_separator(separator);
+  return std::make_unique<DelimitedSink>(path, var, separator, gzip_level);
+}
+}  // namespace detail
+
 void write_delimited(const Dataset& ds, const std::filesystem::path& path,
                      const DelimitedOptions& options) {
   const char sep = options.separator;
@@ -272,26 +344,9 @@ void write_delimited(const Dataset& ds, const std::filesystem::path& path,
 
   detail::TextWriter out(
       path, options.gzip_level ? *options.gzip_level : (detail::has_gz_extension(path) ? 4 : -1));
-  std::string& buf = out.buffer();
-  for (const auto& name : column_names) {  // empty corner cell, then the column names
-    buf += sep;
-    buf += quote_if_needed(name, sep);
-  }
-  buf += '\n';
+  append_header(out.buffer(), column_names, sep);
   for (std::int64_t i = 0; i < m.n_rows; ++i) {
-    buf += quote_if_needed(row_names[static_cast<std::size_t>(i)], sep);
-    std::int64_t k = m.indptr[i];
-    const std::int64_t stop = m.indptr[i + 1];
-    for (std::int64_t j = 0; j < m.n_cols; ++j) {
-      buf += sep;
-      if (k < stop && m.indices[static_cast<std::size_t>(k)] == j) {
-        detail::append_value(buf, m.data[static_cast<std::size_t>(k)]);
-        ++k;
-      } else {
-        buf += '0';
-      }
-    }
-    buf += '\n';
+    append_row(out.buffer(), m, i, row_names[static_cast<std::size_t>(i)], sep);
     out.maybe_flush();
   }
   out.close();

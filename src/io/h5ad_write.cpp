@@ -1,10 +1,15 @@
 // Writing AnnData .h5ad files with the anndata 0.8 encodings (readable by anndata >= 0.8 and
-// scanpy): X as csr_matrix, obs/var as dataframe groups, obsm/uns as dicts.
+// scanpy): X as csr_matrix, obs/var as dataframe groups, obsm/uns as dicts. X is written
+// as rows arrive (H5adSink), for whole data sets and for DatasetWriter alike.
 #include <limits>
+#include <map>
+#include <memory>
 #include <variant>
 
 #include "cellvae/error.hpp"
 #include "cellvae/h5ad.hpp"
+#include "dataset_sink.hpp"
+#include "hdf5_append.hpp"
 #include "hdf5_handles.hpp"
 
 namespace cellvae {
@@ -90,16 +95,6 @@ void write_dataframe(hid_t file, const char* name, const DataFrame& df, int comp
   for (const Column& c : df.columns) write_column(group, c, compression);
 }
 
-void write_matrix(hid_t file, const CsrMatrix& m, int compression, int threads) {
-  Id group = h5::create_group(file, "X");
-  h5::set_encoding(group, "csr_matrix", kDictVersion);
-  h5::set_int64_array_attr(group, "shape", {m.n_rows, m.n_cols});
-  const hsize_t nnz = m.data.size();
-  h5::write_numbers(group, "data", m.data.data(), {nnz}, compression, threads);
-  h5::write_numbers(group, "indices", m.indices.data(), {nnz}, compression, threads);
-  h5::write_numbers(group, "indptr", m.indptr.data(), {m.indptr.size()}, compression);
-}
-
 Id dict_group(hid_t file, const char* name) {
   Id group = h5::create_group(file, name);
   h5::set_encoding(group, "dict", kDictVersion);
@@ -142,39 +137,127 @@ void write_uns_value(hid_t uns, const std::string& key, const UnsValue& value, i
   std::visit(Visitor{uns, key, compression}, value);
 }
 
+void check_h5ad_keys(const std::map<std::string, DenseArray>& obsm,
+                     const std::map<std::string, UnsValue>& uns) {
+  for (const auto& [key, value] : obsm) check_key(key, "obsm");
+  for (const auto& [key, value] : uns) check_key(key, "uns");
+}
+
+/// X as csr_matrix whose rows arrive in pieces: data and indices grow with each piece, indptr
+/// with each row; the shape attribute is written at finish, when the row count is known.
+class H5adSink final : public detail::DatasetSink {
+ public:
+  H5adSink(const std::filesystem::path& path, const DataFrame& var, const H5adWriteOptions& options)
+      : path_(path), compression_(options.compression), n_genes_(var.n_rows()) {
+    h5::guarded(path_, [&] {
+      auto state = std::make_unique<State>(path_, options);
+      h5::set_encoding(state->file, "anndata", kDictVersion);
+      h5::set_encoding(state->x, "csr_matrix", kDictVersion);
+      const std::int64_t zero = 0;
+      state->indptr.append(&zero, 1);
+      write_dataframe(state->file, "var", var, compression_);
+      state_ = std::move(state);
+    });
+  }
+
+  ~H5adSink() override {
+    if (!state_) return;
+    auto lock = h5::lock_library();  // closing the HDF5 objects calls the library too
+    state_.reset();
+  }
+
+  void append(const CsrMatrix& rows, const std::vector<std::string>&) override {
+    h5::guarded(path_, [&] {
+      State& s = *state_;
+      const auto offset = static_cast<std::int64_t>(s.data.size());
+      s.data.append(rows.data.data(), rows.data.size());
+      s.indices.append(rows.indices.data(), rows.indices.size());
+      // indptr after the leading 0, shifted to where these rows start.
+      std::vector<std::int64_t> ends(rows.indptr.begin() + 1, rows.indptr.end());
+      for (auto& e : ends) e += offset;
+      s.indptr.append(ends.data(), ends.size());
+      s.n_rows += rows.n_rows;
+    });
+  }
+
+  void finish(const DataFrame& obs, const std::map<std::string, DenseArray>& obsm,
+              const std::map<std::string, UnsValue>& uns) override {
+    check_h5ad_keys(obsm, uns);
+    h5::guarded(path_, [&] {
+      State& s = *state_;
+      s.data.finish();
+      s.indices.finish();
+      s.indptr.finish();
+      h5::set_int64_array_attr(s.x, "shape", {s.n_rows, static_cast<std::int64_t>(n_genes_)});
+      write_dataframe(s.file, "obs", obs, compression_);
+      {
+        Id group = dict_group(s.file, "obsm");
+        for (const auto& [key, a] : obsm) {
+          Id d = h5::write_numbers(group, key, a.values.data(),
+                                   {static_cast<hsize_t>(a.rows), static_cast<hsize_t>(a.cols)},
+                                   compression_);
+          h5::set_encoding(d, "array", kElementVersion);
+        }
+      }
+      {
+        Id group = dict_group(s.file, "uns");
+        for (const auto& [key, value] : uns) write_uns_value(group, key, value, compression_);
+      }
+      // Only X is written; the other anndata elements are written empty.
+      for (const char* name : {"layers", "obsp", "varm", "varp"}) dict_group(s.file, name);
+      Id file = std::move(s.file);
+      state_.reset();  // close X before the file, so that H5Fclose really closes it
+      // Close explicitly: a failure here (disk full) must not go unnoticed in a destructor.
+      if (H5Fclose(file.release()) < 0) throw h5::Failure("cannot finish writing the file");
+    });
+  }
+
+  std::size_t buffered_bytes() const override {
+    if (!state_) return 0;
+    return state_->data.buffered_bytes() + state_->indices.buffered_bytes() +
+           state_->indptr.buffered_bytes();
+  }
+
+ private:
+  struct State {
+    // Members in creation order; destroyed (closed) in reverse.
+    Id file;
+    Id x;
+    h5::AppendableArray<float> data;
+    h5::AppendableArray<std::int32_t> indices;
+    h5::AppendableArray<std::int64_t> indptr;
+    std::int64_t n_rows = 0;
+    State(const std::filesystem::path& path, const H5adWriteOptions& o)
+        : file(h5::create_file(path)),
+          x(h5::create_group(file, "X")),
+          data(x, "data", o.compression, o.threads),
+          indices(x, "indices", o.compression, o.threads),
+          indptr(x, "indptr", o.compression, 1) {}
+  };
+
+  std::filesystem::path path_;
+  int compression_;
+  std::size_t n_genes_;
+  std::unique_ptr<State> state_;
+};
+
 }  // namespace
+
+namespace detail {
+std::unique_ptr<DatasetSink> make_h5ad_sink(const std::filesystem::path& path, const DataFrame& var,
+                                            const H5adWriteOptions& options) {
+  return std::make_unique<H5adSink>(path, var, options);
+}
+}  // namespace detail
 
 void write_h5ad(const Dataset& ds, const std::filesystem::path& path,
                 const H5adWriteOptions& options) {
   // Refuse inconsistent data before creating anything: anndata could not read it back.
   ds.validate();
-  for (const auto& [key, value] : ds.obsm) check_key(key, "obsm");
-  for (const auto& [key, value] : ds.uns) check_key(key, "uns");
-  const int compression = options.compression;
-  h5::guarded(path, [&] {
-    Id file = h5::create_file(path);
-    h5::set_encoding(file, "anndata", kDictVersion);
-    write_matrix(file, ds.X, compression, options.threads);
-    write_dataframe(file, "obs", ds.obs, compression);
-    write_dataframe(file, "var", ds.var, compression);
-    {
-      Id obsm = dict_group(file, "obsm");
-      for (const auto& [key, a] : ds.obsm) {
-        Id d = h5::write_numbers(obsm, key, a.values.data(),
-                                 {static_cast<hsize_t>(a.rows), static_cast<hsize_t>(a.cols)},
-                                 compression);
-        h5::set_encoding(d, "array", kElementVersion);
-      }
-    }
-    {
-      Id uns = dict_group(file, "uns");
-      for (const auto& [key, value] : ds.uns) write_uns_value(uns, key, value, compression);
-    }
-    // Only X is held in memory; the other anndata elements are written empty.
-    for (const char* name : {"layers", "obsp", "varm", "varp"}) dict_group(file, name);
-    // Close explicitly: a failure here (disk full) must not go unnoticed in a destructor.
-    if (H5Fclose(file.release()) < 0) throw h5::Failure("cannot finish writing the file");
-  });
+  check_h5ad_keys(ds.obsm, ds.uns);
+  H5adSink sink(path, ds.var, options);
+  sink.append(ds.X, ds.obs.index);
+  sink.finish(ds.obs, ds.obsm, ds.uns);
 }
 
 }  // namespace cellvae

@@ -289,7 +289,7 @@ template bool read_chunks_parallel<std::uint8_t>(hid_t, hid_t, std::uint8_t*, st
 
 template <class T>
 bool write_chunks_parallel(hid_t dset, hid_t mem_type, const T* values, std::size_t n,
-                           unsigned threads) {
+                           unsigned threads, std::size_t first_element) {
   if (threads < 2 || n * sizeof(T) < (std::size_t{1} << 20)) return false;
   // Chunks go to disk as they are in memory: only when memory is the file's byte order.
   Id file_type(H5Dget_type(dset));
@@ -302,6 +302,7 @@ bool write_chunks_parallel(hid_t dset, hid_t mem_type, const T* values, std::siz
       H5Pget_nfilters(dcpl) != 1 ||
       H5Pget_filter2(dcpl, 0, &flags, &n_cd, &level, 0, nullptr, &config) != H5Z_FILTER_DEFLATE)
     return false;
+  if (first_element % chunk != 0) return false;
   const std::size_t n_chunks = (n + chunk - 1) / chunk;
   const std::size_t chunk_bytes = static_cast<std::size_t>(chunk) * sizeof(T);
   const std::size_t batch = std::size_t{4} * threads;
@@ -340,7 +341,7 @@ bool write_chunks_parallel(hid_t dset, hid_t mem_type, const T* values, std::siz
     for (auto& t : pool) t.join();
     if (failed) throw Failure("cannot compress " + name_of(dset));
     for (std::size_t i = 0; i < count; ++i) {
-      const hsize_t offset = (first + i) * chunk;
+      const hsize_t offset = first_element + (first + i) * chunk;
       if (H5Dwrite_chunk(dset, H5P_DEFAULT, 0, &offset, out[i].size(), out[i].data()) < 0)
         throw Failure("cannot write " + name_of(dset));
     }
@@ -348,15 +349,17 @@ bool write_chunks_parallel(hid_t dset, hid_t mem_type, const T* values, std::siz
   return true;
 }
 
-template bool write_chunks_parallel<float>(hid_t, hid_t, const float*, std::size_t, unsigned);
-template bool write_chunks_parallel<double>(hid_t, hid_t, const double*, std::size_t, unsigned);
+template bool write_chunks_parallel<float>(hid_t, hid_t, const float*, std::size_t, unsigned,
+                                           std::size_t);
+template bool write_chunks_parallel<double>(hid_t, hid_t, const double*, std::size_t, unsigned,
+                                            std::size_t);
 template bool write_chunks_parallel<std::int8_t>(hid_t, hid_t, const std::int8_t*, std::size_t,
-                                                 unsigned);
+                                                 unsigned, std::size_t);
 template bool write_chunks_parallel<std::int16_t>(hid_t, hid_t, const std::int16_t*, std::size_t,
-                                                  unsigned);
+                                                  unsigned, std::size_t);
 template bool write_chunks_parallel<std::int32_t>(hid_t, hid_t, const std::int32_t*, std::size_t,
-                                                  unsigned);
+                                                  unsigned, std::size_t);
 template bool write_chunks_parallel<std::int64_t>(hid_t, hid_t, const std::int64_t*, std::size_t,
-                                                  unsigned);
+                                                  unsigned, std::size_t);
 
 }  // namespace cellvae::h5

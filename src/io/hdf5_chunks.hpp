@@ -29,9 +29,11 @@ bool read_chunks_parallel(hid_t dset, hid_t ftype, T* out, std::size_t n, unsign
 /// thread). `mem_type` is the HDF5 memory type of T; the chunks are written as they lie in
 /// memory, so only when it equals the dataset's type. Returns false, having written nothing,
 /// when the dataset does not qualify. Throws Failure when compressing or writing fails.
+/// `values` go to elements [first, first + n) of the dataset; `first` must be a multiple of the
+/// chunk size (appending writers pass whole chunks at the current end, see AppendableArray).
 /// Instantiated for float, double, int8, int16, int32 and int64.
 template <class T>
 bool write_chunks_parallel(hid_t dset, hid_t mem_type, const T* values, std::size_t n,
-                           unsigned threads);
+                           unsigned threads, std::size_t first = 0);
 
 }  // namespace cellvae::h5

@@ -73,66 +73,6 @@ void check(herr_t status, const std::string& what) {
   if (status < 0) throw Failure(what);
 }
 
-// Native memory types for the C++ types we read into.
-template <class T>
-hid_t native();
-template <>
-hid_t native<float>() {
-  return H5T_NATIVE_FLOAT;
-}
-template <>
-hid_t native<double>() {
-  return H5T_NATIVE_DOUBLE;
-}
-template <>
-hid_t native<std::int8_t>() {
-  return H5T_NATIVE_INT8;
-}
-template <>
-hid_t native<std::int16_t>() {
-  return H5T_NATIVE_INT16;
-}
-template <>
-hid_t native<std::int32_t>() {
-  return H5T_NATIVE_INT32;
-}
-template <>
-hid_t native<std::int64_t>() {
-  return H5T_NATIVE_INT64;
-}
-template <>
-hid_t native<std::uint8_t>() {
-  return H5T_NATIVE_UINT8;
-}
-
-// Little-endian file types, as numpy/h5py write them on every platform anndata runs on.
-template <class T>
-hid_t file_type();
-template <>
-hid_t file_type<float>() {
-  return H5T_IEEE_F32LE;
-}
-template <>
-hid_t file_type<double>() {
-  return H5T_IEEE_F64LE;
-}
-template <>
-hid_t file_type<std::int8_t>() {
-  return H5T_STD_I8LE;
-}
-template <>
-hid_t file_type<std::int16_t>() {
-  return H5T_STD_I16LE;
-}
-template <>
-hid_t file_type<std::int32_t>() {
-  return H5T_STD_I32LE;
-}
-template <>
-hid_t file_type<std::int64_t>() {
-  return H5T_STD_I64LE;
-}
-
 const char* class_name(ValueClass c) {
   switch (c) {
     case ValueClass::floating:

@@ -15,6 +15,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "cellvae/csr_matrix.hpp"
@@ -68,6 +69,51 @@ class Id {
  private:
   hid_t id_ = H5I_INVALID_HID;
 };
+
+// ---- types ------------------------------------------------------------------------------------
+
+/// The native memory type of T (float, double, int8/16/32/64, uint8).
+template <class T>
+hid_t native() {
+  if constexpr (std::is_same_v<T, float>) {
+    return H5T_NATIVE_FLOAT;
+  } else if constexpr (std::is_same_v<T, double>) {
+    return H5T_NATIVE_DOUBLE;
+  } else if constexpr (std::is_same_v<T, std::int8_t>) {
+    return H5T_NATIVE_INT8;
+  } else if constexpr (std::is_same_v<T, std::int16_t>) {
+    return H5T_NATIVE_INT16;
+  } else if constexpr (std::is_same_v<T, std::int32_t>) {
+    return H5T_NATIVE_INT32;
+  } else if constexpr (std::is_same_v<T, std::int64_t>) {
+    return H5T_NATIVE_INT64;
+  } else if constexpr (std::is_same_v<T, std::uint8_t>) {
+    return H5T_NATIVE_UINT8;
+  } else {
+    static_assert(sizeof(T) == 0, "no HDF5 type for T");
+  }
+}
+
+/// The little-endian file type written for T (float, double, int8/16/32/64), as numpy/h5py
+/// write them on every platform anndata runs on.
+template <class T>
+hid_t file_type() {
+  if constexpr (std::is_same_v<T, float>) {
+    return H5T_IEEE_F32LE;
+  } else if constexpr (std::is_same_v<T, double>) {
+    return H5T_IEEE_F64LE;
+  } else if constexpr (std::is_same_v<T, std::int8_t>) {
+    return H5T_STD_I8LE;
+  } else if constexpr (std::is_same_v<T, std::int16_t>) {
+    return H5T_STD_I16LE;
+  } else if constexpr (std::is_same_v<T, std::int32_t>) {
+    return H5T_STD_I32LE;
+  } else if constexpr (std::is_same_v<T, std::int64_t>) {
+    return H5T_STD_I64LE;
+  } else {
+    static_assert(sizeof(T) == 0, "no HDF5 type for T");
+  }
+}
 
 // ---- files and objects ------------------------------------------------------------------------
 

@@ -348,54 +348,92 @@ MtxReadResult read_matrix_market(const std::filesystem::path& path, const MtxRea
 
 void write_matrix_market(const CsrMatrix& m, const std::filesystem::path& path,
                          const MtxWriteOptions& options) {
-  bool whole = true;
+  MtxStreamWriter out(path, options, m.n_cols);
+  out.append(m);
+  out.finish();
+}
+
+MtxStreamWriter::MtxStreamWriter(std::filesystem::path path, MtxWriteOptions options,
+                                 std::int64_t n_cols)
+    : path_(std::move(path)),
+      part_(path_.string() + ".part"),
+      options_(std::move(options)),
+      n_cols_(n_cols),
+      body_(part_, options_.gzip_level) {}
+
+MtxStreamWriter::~MtxStreamWriter() {
+  if (finished_) return;
+  std::error_code ec;
+  std::filesystem::remove(part_, ec);  // body_ removes it too when still open
+  if (started_) std::filesystem::remove(path_, ec);
+}
+
+void MtxStreamWriter::append(const CsrMatrix& piece) {
+  const CsrMatrix& m = piece;
   for (std::int64_t i = 0; i < m.n_rows; ++i) {
     for (std::int64_t k = m.indptr[i]; k < m.indptr[i + 1]; ++k) {
       const float v = m.data[static_cast<std::size_t>(k)];
       if (!std::isfinite(v)) {
-        throw InputError("cannot write " + path.string() + ": the value at row " +
-                         std::to_string(i + 1) + ", column " + std::to_string(m.indices[k] + 1) +
-                         " is " + (std::isnan(v) ? "NaN" : "infinite") +
+        throw InputError("cannot write " + path_.string() + ": the value at row " +
+                         std::to_string(n_rows_ + i + 1) + ", column " +
+                         std::to_string(m.indices[k] + 1) + " is " +
+                         (std::isnan(v) ? "NaN" : "infinite") +
                          ", which a Matrix Market file cannot hold");
       }
-      if (v != std::trunc(v)) whole = false;
+      if (v != std::trunc(v)) whole_ = false;
     }
   }
-  TextWriter out(path, options.gzip_level);
-  std::string& buf = out.buffer();
-  buf += "%%MatrixMarket matrix coordinate ";
-  buf += whole ? "integer" : "real";
-  buf += " general\n";
-  if (!options.comment.empty()) {
-    std::size_t start = 0;
-    while (start <= options.comment.size()) {
-      std::size_t stop = options.comment.find('\n', start);
-      if (stop == std::string::npos) stop = options.comment.size();
-      buf += '%';
-      buf.append(options.comment, start, stop - start);
-      buf += '\n';
-      start = stop + 1;
-    }
-  }
-  append_integer(buf, options.transpose ? m.n_cols : m.n_rows);
-  buf += ' ';
-  append_integer(buf, options.transpose ? m.n_rows : m.n_cols);
-  buf += ' ';
-  append_integer(buf, m.nnz());
-  buf += '\n';
-  for (std::int64_t i = 0; i < m.n_rows; ++i) {
-    for (std::int64_t k = m.indptr[i]; k < m.indptr[i + 1]; ++k) {
+  std::string& buf = body_.buffer();
+  for (std::int64_t r = 0; r < m.n_rows; ++r) {
+    const std::int64_t i = n_rows_ + r;
+    for (std::int64_t k = m.indptr[r]; k < m.indptr[r + 1]; ++k) {
       const std::int64_t j = m.indices[static_cast<std::size_t>(k)];
-      append_integer(buf, (options.transpose ? j : i) + 1);
+      append_integer(buf, (options_.transpose ? j : i) + 1);
       buf += ' ';
-      append_integer(buf, (options.transpose ? i : j) + 1);
+      append_integer(buf, (options_.transpose ? i : j) + 1);
       buf += ' ';
       append_value(buf, m.data[static_cast<std::size_t>(k)]);
       buf += '\n';
     }
-    out.maybe_flush();
+    body_.maybe_flush();
   }
-  out.close();
+  n_rows_ += m.n_rows;
+  nnz_ += m.nnz();
+}
+
+void MtxStreamWriter::finish() {
+  body_.close();
+  started_ = true;
+  {
+    TextWriter out(path_, options_.gzip_level);
+    std::string& buf = out.buffer();
+    buf += "%%MatrixMarket matrix coordinate ";
+    buf += whole_ ? "integer" : "real";
+    buf += " general\n";
+    if (!options_.comment.empty()) {
+      const std::string& comment = options_.comment;
+      std::size_t start = 0;
+      while (start <= comment.size()) {
+        std::size_t stop = comment.find('\n', start);
+        if (stop == std::string::npos) stop = comment.size();
+        buf += '%';
+        buf.append(comment, start, stop - start);
+        buf += '\n';
+        start = stop + 1;
+      }
+    }
+    append_integer(buf, options_.transpose ? n_cols_ : n_rows_);
+    buf += ' ';
+    append_integer(buf, options_.transpose ? n_rows_ : n_cols_);
+    buf += ' ';
+    append_integer(buf, nnz_);
+    buf += '\n';
+    out.close();
+  }
+  append_file(part_, path_);
+  std::error_code ec;
+  std::filesystem::remove(part_, ec);
+  finished_ = true;
 }
 
 }  // namespace cellvae::detail

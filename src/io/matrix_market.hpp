@@ -8,6 +8,7 @@
 #include <string>
 
 #include "cellvae/csr_matrix.hpp"
+#include "text_stream.hpp"
 
 namespace cellvae::detail {
 
@@ -60,6 +61,39 @@ struct MtxWriteOptions {
 /// infinite values (the format has no way to hold them) and for unwritable paths.
 void write_matrix_market(const CsrMatrix& m, const std::filesystem::path& path,
                          const MtxWriteOptions& options = {});
+
+/// write_matrix_market for a matrix whose rows arrive in pieces. The header names the field
+/// and the entry count, known only at the end, so entries go to "<path>.part" as they come
+/// (compressed as the final file) and finish() writes the header to `path` and appends the
+/// part's bytes (for gzip: a second gzip member, see append_file). Memory stays at one write
+/// buffer whatever the size. Unfinished (an exception), it removes the part and, if finish()
+/// had begun it, `path`.
+class MtxStreamWriter {
+ public:
+  /// n_cols: the columns of every piece (file rows with `transpose`).
+  MtxStreamWriter(std::filesystem::path path, MtxWriteOptions options, std::int64_t n_cols);
+  ~MtxStreamWriter();
+  MtxStreamWriter(const MtxStreamWriter&) = delete;
+  MtxStreamWriter& operator=(const MtxStreamWriter&) = delete;
+
+  /// Appends the rows of `piece` (n_cols columns, valid CSR). Throws InputError for NaN or
+  /// infinite values, naming their row in the whole matrix.
+  void append(const CsrMatrix& piece);
+  void finish();
+  std::size_t buffered_bytes() const { return body_.buffered_bytes(); }
+
+ private:
+  std::filesystem::path path_;
+  std::filesystem::path part_;
+  MtxWriteOptions options_;
+  std::int64_t n_cols_;
+  std::int64_t n_rows_ = 0;
+  std::int64_t nnz_ = 0;
+  bool whole_ = true;
+  bool started_ = false;  // finish() has begun writing path_
+  bool finished_ = false;
+  TextWriter body_;
+};
 
 /// "integer", "real", "pattern".
 const char* to_string(MtxField field);

@@ -8,8 +8,13 @@
 #include <system_error>
 #include <vector>
 
+#include <map>
+#include <memory>
+#include <optional>
+
 #include "cellvae/error.hpp"
 #include "cellvae/tenx.hpp"
+#include "dataset_sink.hpp"
 #include "matrix_market.hpp"
 #include "text_stream.hpp"
 
@@ -185,26 +190,97 @@ std::vector<std::string> read_barcodes(const fs::path& path) {
   return barcodes;
 }
 
+// `first`: the number of names written before these (for the position in the message).
 void check_writable_names(const std::vector<std::string>& names, const char* what,
-                          const fs::path& file) {
+                          const fs::path& file, std::size_t first = 0) {
   for (std::size_t i = 0; i < names.size(); ++i) {
     if (names[i].find_first_of("\t\n\r") != std::string::npos) {
-      throw InputError("cannot write " + file.string() + ": " + what + " " + std::to_string(i + 1) +
-                       " ('" + detail::excerpt(names[i]) +
+      throw InputError("cannot write " + file.string() + ": " + what + " " +
+                       std::to_string(first + i + 1) + " ('" + detail::excerpt(names[i]) +
                        "') contains a tab or line break, which a .tsv file cannot hold");
     }
   }
 }
 
 // var column `name` as text, or `fallback` for each gene when var has no such column.
-std::vector<std::string> var_text(const Dataset& ds, const char* name,
+std::vector<std::string> var_text(const DataFrame& var, const char* name,
                                   const std::vector<std::string>& fallback) {
-  const Column* column = ds.var.find(name);
+  const Column* column = var.find(name);
   if (!column) return fallback;
-  std::vector<std::string> out(ds.var.n_rows());
+  std::vector<std::string> out(var.n_rows());
   for (std::size_t i = 0; i < out.size(); ++i) out[i] = column->text(i);
   return out;
 }
+
+// The folder filled as cells arrive: features.tsv.gz at once, then matrix entries and barcodes
+// per piece. The files are always gzipped (Cell Ranger's layout); level 0 means the fastest.
+class TenxMtxSink final : public detail::DatasetSink {
+ public:
+  TenxMtxSink(const fs::path& dir, const DataFrame& var, int compression)
+      : level_(compression < 1 ? 1 : (compression > 9 ? 9 : compression)),
+        barcodes_path_(dir / "barcodes.tsv.gz") {
+    const fs::path features_path = dir / "features.tsv.gz";
+    const std::vector<std::string> ids = var_text(var, "gene_ids", var.index);
+    const std::vector<std::string> types =
+        var_text(var, "feature_types", std::vector<std::string>(var.n_rows(), "Gene Expression"));
+    check_writable_names(var.index, "gene name", features_path);
+    check_writable_names(ids, "gene id", features_path);
+    check_writable_names(types, "feature type", features_path);
+
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) throw InputError("cannot create folder " + dir.string() + ": " + ec.message());
+    {
+      detail::TextWriter out(features_path, level_);
+      for (std::size_t i = 0; i < var.n_rows(); ++i) {
+        std::string& buf = out.buffer();
+        buf += ids[i];
+        buf += '\t';
+        buf += var.index[i];
+        buf += '\t';
+        buf += types[i];
+        buf += '\n';
+        out.maybe_flush();
+      }
+      out.close();
+    }
+    detail::MtxWriteOptions options;
+    options.transpose = true;  // genes x cells on disk
+    options.gzip_level = level_;
+    options.comment =
+        std::string("written by cellvae ") + CELLVAE_VERSION + ": genes x cells (10x orientation)";
+    matrix_.emplace(dir / "matrix.mtx.gz", options, static_cast<std::int64_t>(var.n_rows()));
+    barcodes_.emplace(barcodes_path_, level_);
+  }
+
+  void append(const CsrMatrix& rows, const std::vector<std::string>& names) override {
+    check_writable_names(names, "cell name", barcodes_path_, n_cells_);
+    matrix_->append(rows);
+    for (const auto& barcode : names) {
+      barcodes_->buffer() += barcode;
+      barcodes_->buffer() += '\n';
+      barcodes_->maybe_flush();
+    }
+    n_cells_ += names.size();
+  }
+
+  void finish(const DataFrame&, const std::map<std::string, DenseArray>&,
+              const std::map<std::string, UnsValue>&) override {
+    matrix_->finish();
+    barcodes_->close();
+  }
+
+  std::size_t buffered_bytes() const override {
+    return matrix_->buffered_bytes() + barcodes_->buffered_bytes();
+  }
+
+ private:
+  int level_;
+  fs::path barcodes_path_;
+  std::size_t n_cells_ = 0;
+  std::optional<detail::MtxStreamWriter> matrix_;
+  std::optional<detail::TextWriter> barcodes_;
+};
 
 }  // namespace
 
@@ -247,52 +323,20 @@ Dataset read_10x_mtx(const std::filesystem::path& dir) {
   return ds;
 }
 
+namespace detail {
+std::unique_ptr<DatasetSink> make_10x_mtx_sink(const std::filesystem::path& dir,
+                                               const DataFrame& var, int compression) {
+  return std::make_unique<TenxMtxSink>(dir, var, compression);
+}
+}  // namespace detail
+
 void write_10x_mtx(const Dataset& ds, const std::filesystem::path& dir, int compression) {
-  // The files are always gzipped (Cell Ranger's layout); level 0 still means the fastest.
-  const int level = compression < 1 ? 1 : (compression > 9 ? 9 : compression);
   ds.validate();
-  const fs::path features_path = dir / "features.tsv.gz";
-  const fs::path barcodes_path = dir / "barcodes.tsv.gz";
-  const std::vector<std::string> ids = var_text(ds, "gene_ids", ds.var.index);
-  const std::vector<std::string> types =
-      var_text(ds, "feature_types", std::vector<std::string>(ds.var.n_rows(), "Gene Expression"));
-  check_writable_names(ds.var.index, "gene name", features_path);
-  check_writable_names(ids, "gene id", features_path);
-  check_writable_names(types, "feature type", features_path);
-  check_writable_names(ds.obs.index, "cell name", barcodes_path);
-
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) throw InputError("cannot create folder " + dir.string() + ": " + ec.message());
-
-  detail::MtxWriteOptions options;
-  options.transpose = true;
-  options.gzip_level = level;
-  options.comment =
-      std::string("written by cellvae ") + CELLVAE_VERSION + ": genes x cells (10x orientation)";
-  detail::write_matrix_market(ds.X, dir / "matrix.mtx.gz", options);
-
-  {
-    detail::TextWriter out(features_path, level);
-    for (std::size_t i = 0; i < ds.var.n_rows(); ++i) {
-      std::string& buf = out.buffer();
-      buf += ids[i];
-      buf += '\t';
-      buf += ds.var.index[i];
-      buf += '\t';
-      buf += types[i];
-      buf += '\n';
-      out.maybe_flush();
-    }
-    out.close();
-  }
-  detail::TextWriter out(barcodes_path, level);
-  for (const auto& barcode : ds.obs.index) {
-    out.buffer() += barcode;
-    out.buffer() += '\n';
-    out.maybe_flush();
-  }
-  out.close();
+  // Names that a .tsv cannot hold are refused before anything is created.
+  check_writable_names(ds.obs.index, "cell name", dir / "barcodes.tsv.gz");
+  TenxMtxSink sink(dir, ds.var, compression);
+  sink.append(ds.X, ds.obs.index);
+  sink.finish(ds.obs, ds.obsm, ds.uns);
 }
 
 }  // namespace cellvae

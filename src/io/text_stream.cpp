@@ -191,6 +191,40 @@ bool has_gz_extension(const std::filesystem::path& path) {
   return name.size() >= 3 && name.compare(name.size() - 3, 3, ".gz") == 0;
 }
 
+int gzip_level_for(const std::filesystem::path& final_path, int compression) {
+  if (!has_gz_extension(final_path)) return -1;
+  return compression < 1 ? 1 : (compression > 9 ? 9 : compression);
+}
+
+void append_file(const std::filesystem::path& from, const std::filesystem::path& to) {
+  struct File {
+    std::FILE* f;
+    ~File() {
+      if (f) std::fclose(f);
+    }
+  };
+  auto fail = [&](const std::string& what) {
+    throw InputError("cannot write " + quoted(to) + ": " + what);
+  };
+  errno = 0;
+  File in{std::fopen(from.c_str(), "rb")};
+  if (!in.f) fail("cannot read " + quoted(from) + ": " + errno_text(errno));
+  File out{std::fopen(to.c_str(), "ab")};
+  if (!out.f) fail(errno_text(errno));
+  std::vector<char> buf(std::size_t{1} << 20);
+  for (;;) {
+    const std::size_t n = std::fread(buf.data(), 1, buf.size(), in.f);
+    if (n > 0 && std::fwrite(buf.data(), 1, n, out.f) != n) fail(errno_text(errno));
+    if (n < buf.size()) {
+      if (std::ferror(in.f)) fail("cannot read " + quoted(from) + ": " + errno_text(errno));
+      break;
+    }
+  }
+  const int rc = std::fclose(out.f);
+  out.f = nullptr;
+  if (rc != 0) fail(errno_text(errno));
+}
+
 void append_integer(std::string& out, std::int64_t value) {
   char buf[24];
   const auto r = std::to_chars(buf, buf + sizeof buf, value);

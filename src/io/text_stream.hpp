@@ -72,6 +72,8 @@ class TextWriter {
     if (buffer_.size() >= kFlushSize) flush();
   }
   void close();
+  /// Bytes held in the write buffer (about 1 MiB, whatever the amount written).
+  std::size_t buffered_bytes() const { return buffer_.capacity(); }
 
  private:
   static constexpr std::size_t kFlushSize = 1 << 20;
@@ -87,6 +89,17 @@ class TextWriter {
 /// True when `path` ends in ".gz", or is write_dataset's temporary name for such a path (the
 /// writers compress by name; the readers look at the bytes).
 bool has_gz_extension(const std::filesystem::path& path);
+
+/// The TextWriter gzip level for writing a table whose final name is `final_path` (writers
+/// work on temporary names, which hide the ".gz"): `compression` (0 counts as 1, since the name
+/// asks for gzip) when the name ends in ".gz", otherwise -1 (plain text).
+int gzip_level_for(const std::filesystem::path& final_path, int compression);
+
+/// Appends the bytes of file `from` to the end of file `to`, through a fixed 1 MiB buffer.
+/// Concatenated gzip members form one valid gzip file (RFC 1952; zlib, Python, R read it
+/// whole), which is how a streamed Matrix Market file gets its header in front of its entries.
+/// Throws InputError naming `to` on failure.
+void append_file(const std::filesystem::path& from, const std::filesystem::path& to);
 
 /// Appends a float the way every text writer here prints values: whole numbers as integers
 /// ("100000", never "1e+05"), others in the shortest form that reads back as the same float32,

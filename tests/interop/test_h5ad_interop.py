@@ -183,6 +183,32 @@ def on_disk_encodings_follow_the_spec():
 
 
 @case
+def streamed_x_over_several_chunks_and_two_member_mtx_gzip():
+    # cellvae writes X through DatasetWriter: data/indices/indptr are extendible datasets
+    # filled one 1 MiB chunk at a time. The 10x folder's matrix.mtx.gz is a header gzip member
+    # followed by the entries' member; scipy (through Python's gzip) must read it whole.
+    sim = os.path.join(TMP, "sim.h5ad")
+    r = subprocess.run([BINARY, "simulate", "-o", sim, "--cells", "8000", "--genes", "400",
+                        "--seed", "3"], capture_output=True, text=True)
+    assert r.returncode == 0, f"cellvae simulate failed ({r.returncode}): {r.stderr}"
+    with h5py.File(sim, "r") as f:
+        data = f["X"]["data"]
+        assert data.shape[0] > 2 * 262144, data.shape  # several chunks
+        assert data.maxshape == (None,) and data.chunks == (262144,), (data.maxshape, data.chunks)
+    got = ad.read_h5ad(sim)
+    assert sp.isspmatrix_csr(got.X) and got.X.dtype == np.float32
+    folder = convert(sim, "sim_10x")
+    import gzip
+    import scipy.io
+    with gzip.open(os.path.join(folder, "matrix.mtx.gz"), "rb") as fh:
+        m = scipy.io.mmread(fh)
+    assert m.shape == (got.n_vars, got.n_obs), m.shape
+    np.testing.assert_array_equal(m.T.toarray().astype(np.float32), dense(got.X))
+    with gzip.open(os.path.join(folder, "barcodes.tsv.gz"), "rt") as fh:
+        assert fh.read().split("\n")[:-1] == list(got.obs_names)
+
+
+@case
 def shared_kang_pbmc_if_present():
     src = os.path.join(SHARED, "kang_pbmc", "kang_pbmc.h5ad")
     if not os.path.exists(src):
