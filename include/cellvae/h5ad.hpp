@@ -39,7 +39,7 @@ struct H5adWriteOptions {
 };
 
 /// Writes `ds` following the anndata on-disk specification (0.8 encodings): X as CSR
-/// (float32 data, int32 indices, int64 indptr), obs/var dataframes (categorical columns as
+/// (float32 data, int64 indices and indptr: scipy needs one index type), obs/var dataframes (categorical columns as
 /// codes + categories), obsm dense arrays, uns scalars, strings and arrays; empty layers,
 /// obsp, varm, varp groups. Writes directly to `path` (write_dataset adds the temporary-file
 /// rename).

@@ -14,5 +14,7 @@ void add_preprocess_command(CLI::App& app);
 void add_evaluate_command(CLI::App& app);
 void add_fit_command(CLI::App& app);
 void add_score_command(CLI::App& app);
+void add_generate_command(CLI::App& app);
+void add_augment_command(CLI::App& app);
 
 }  // namespace cellvae::cli

@@ -25,6 +25,8 @@ int main(int argc, char** argv) {
   cellvae::cli::add_preprocess_command(app);
   cellvae::cli::add_fit_command(app);
   cellvae::cli::add_score_command(app);
+  cellvae::cli::add_generate_command(app);
+  cellvae::cli::add_augment_command(app);
   cellvae::cli::add_evaluate_command(app);
 
   try {

@@ -171,7 +171,10 @@ class H5adSink final : public detail::DatasetSink {
       State& s = *state_;
       const auto offset = static_cast<std::int64_t>(s.data.size());
       s.data.append(rows.data.data(), rows.data.size());
-      s.indices.append(rows.indices.data(), rows.indices.size());
+      // int64 like indptr: anndata hands both arrays to scipy unconverted, and scipy's
+      // indexing kernels reject a csr_matrix whose indices and indptr differ in type.
+      const std::vector<std::int64_t> indices(rows.indices.begin(), rows.indices.end());
+      s.indices.append(indices.data(), indices.size());
       // indptr after the leading 0, shifted to where these rows start.
       std::vector<std::int64_t> ends(rows.indptr.begin() + 1, rows.indptr.end());
       for (auto& e : ends) e += offset;
@@ -224,7 +227,7 @@ class H5adSink final : public detail::DatasetSink {
     Id file;
     Id x;
     h5::AppendableArray<float> data;
-    h5::AppendableArray<std::int32_t> indices;
+    h5::AppendableArray<std::int64_t> indices;
     h5::AppendableArray<std::int64_t> indptr;
     std::int64_t n_rows = 0;
     State(const std::filesystem::path& path, const H5adWriteOptions& o)
