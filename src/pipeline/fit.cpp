@@ -58,15 +58,31 @@ TrainingCells summarize_training_cells(model::Vae& module, const data::CellData&
   const auto device = module->parameters().empty() ? torch::Device(torch::kCPU)
                                                    : module->parameters().front().device();
   constexpr std::size_t kChunk = 1024;
-  std::vector<torch::Tensor> means;
+  std::vector<torch::Tensor> means, variances;
+  const bool was_training = module->is_training();
+  module->eval();
   for (std::size_t begin = 0; begin < rows.size(); begin += kChunk) {
     std::vector<std::int64_t> chunk(rows.begin() + begin,
                                     rows.begin() + std::min(rows.size(), begin + kChunk));
-    means.push_back(module->latent_mean(data::make_batch(data, chunk, {device})).to(torch::kCPU));
+    const model::Encoding enc = module->encode(data::make_batch(data, chunk, {device}));
+    const torch::Tensor m = enc.z.z.mean, v = enc.z.z.log_variance.exp();
+    if (module->config().prior == model::PriorKind::gaussian_mixture) {
+      // Moments of the mixture sum_k q(y=k|x) N(m_k, v_k) (law of total variance).
+      const torch::Tensor w = torch::softmax(enc.z.component_logits, 1).unsqueeze(2);
+      const torch::Tensor mean = (w * m).sum(1);
+      means.push_back(mean.to(torch::kCPU));
+      variances.push_back(((w * (v + m * m)).sum(1) - mean * mean).clamp_min(0).to(torch::kCPU));
+    } else {
+      means.push_back(m.to(torch::kCPU));
+      variances.push_back(v.to(torch::kCPU));
+    }
   }
+  module->train(was_training);
   TrainingCells t;
-  t.latent_mean = means.empty() ? torch::zeros({0, module->config().latent_dim})
-                                : torch::cat(means).to(torch::kFloat);
+  const std::int64_t d = module->config().latent_dim;
+  t.latent_mean = means.empty() ? torch::zeros({0, d}) : torch::cat(means).to(torch::kFloat);
+  t.latent_variance =
+      variances.empty() ? torch::zeros({0, d}) : torch::cat(variances).to(torch::kFloat);
   const auto n = static_cast<std::int64_t>(rows.size());
   t.labels = codes_tensor(pick(label_codes, rows), n);
   t.batches = codes_tensor(pick(batch_codes, rows), n);

@@ -56,6 +56,8 @@ void save_model_dir(const TrainedModel& model, const fs::path& dir, bool force) 
   {
     torch::serialize::OutputArchive archive;
     archive.write("latent_mean", model.training.latent_mean);
+    if (model.training.latent_variance.defined())
+      archive.write("latent_variance", model.training.latent_variance);
     archive.write("labels", model.training.labels);
     archive.write("batches", model.training.batches);
     archive.write("library", model.training.library);
@@ -98,6 +100,9 @@ TrainedModel load_model_dir(const fs::path& dir) {
     torch::serialize::InputArchive archive;
     archive.load_from(require_file(dir, "training.pt").string());
     archive.read("latent_mean", m.training.latent_mean);
+    // Optional: older model directories lack it (generation then fits means only).
+    torch::Tensor variance;
+    if (archive.try_read("latent_variance", variance)) m.training.latent_variance = variance;
     archive.read("labels", m.training.labels);
     archive.read("batches", m.training.batches);
     archive.read("library", m.training.library);

@@ -10,7 +10,8 @@
 //   preprocess.json   the PreprocessState: gene names in column order, label/batch categories,
 //                     the VAExprs input transform
 //   weights.pt        the module's parameters and buffers (torch::save)
-//   training.pt       per training cell: "latent_mean" (cells x D), "labels", "batches" (int64,
+//   training.pt       per training cell: "latent_mean", "latent_variance" (cells x D), "labels",
+//                     "batches" (int64,
 //                     -1 when absent), "library" (total counts over the model's genes, float)
 //   history.csv, history.json
 // The directory is written under a temporary name and renamed at the end; an existing one is
@@ -37,6 +38,9 @@ namespace cellvae::pipeline {
 /// What generation needs to know about the training cells without the training file.
 struct TrainingCells {
   torch::Tensor latent_mean;  ///< cells x D, float, posterior means (VaeImpl::latent_mean)
+  /// cells x D, float, posterior variances of z (mixture posterior: the variance of the
+  /// q(y|x)-weighted mixture); undefined for model directories that predate it.
+  torch::Tensor latent_variance;
   torch::Tensor labels;       ///< int64 codes, or -1 without labels
   torch::Tensor batches;      ///< int64 codes, or -1 without batches
   torch::Tensor library;      ///< float total counts over the model's genes

@@ -1,0 +1,197 @@
+// `cellvae generate` and `cellvae augment` end to end: output files, annotations, seeds,
+// formats, and errors that name the flag.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <map>
+
+#include "cellvae/io.hpp"
+#include "test_support.hpp"
+
+namespace cvt = cellvae::testing;
+namespace fs = std::filesystem;
+
+namespace {
+bool contains(const std::string& s, const std::string& part) {
+  return s.find(part) != std::string::npos;
+}
+std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
+
+struct Fixture {
+  cvt::ScratchDir dir;
+  fs::path data = dir / "sim.h5ad";
+  fs::path model = dir / "model";
+  Fixture() {
+    auto r = cvt::run_cellvae("simulate -o " + q(data) +
+                              " --cells 400 --genes 60 --groups 3 --batches 2 --seed 3");
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    r = cvt::run_cellvae("fit " + q(data) + " -o " + q(model) +
+                         " --label-key group --batch-key batch --epochs 8 --threads 1 --quiet");
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+  }
+};
+
+// One fitted model for the whole file.
+const Fixture& fixture() {
+  static Fixture f;
+  return f;
+}
+
+std::map<std::string, int> category_counts(const cellvae::Dataset& ds, const std::string& key) {
+  std::map<std::string, int> n;
+  const cellvae::Column& c = ds.obs.at(key);
+  for (std::size_t i = 0; i < c.size(); ++i) ++n[c.text(i)];
+  return n;
+}
+}  // namespace
+
+TEST(CliGenerate, WritesAnnotatedCountsWithTheModelsGenes) {
+  const Fixture& f = fixture();
+  cvt::ScratchDir dir;
+  const auto out = dir / "gen.h5ad";
+  auto r = cvt::run_cellvae("generate " + q(f.model) + " -n 150 -o " + q(out) + " --seed 4");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "latent mixture for group1")) << r.output;
+  const cellvae::Dataset gen = cellvae::read_dataset(out);
+  EXPECT_EQ(gen.n_cells(), 150);
+  const cellvae::Dataset real = cellvae::read_dataset(f.data);
+  // The model's genes: every generated gene is a real gene, in the real order.
+  ASSERT_GT(gen.n_genes(), 0);
+  auto it = real.var.index.begin();
+  for (const auto& g : gen.var.index) {
+    it = std::find(it, real.var.index.end(), g);
+    ASSERT_NE(it, real.var.index.end()) << g;
+  }
+  EXPECT_TRUE(cellvae::is_integer_valued(gen.X));
+  EXPECT_EQ(category_counts(gen, "origin")["generated"], 150);
+  EXPECT_EQ(gen.obs.at("group").categories, real.obs.at("group").categories);
+  EXPECT_EQ(gen.obs.at("batch").categories, real.obs.at("batch").categories);
+  EXPECT_EQ(std::get<std::string>(gen.uns.at("cellvae_sampler")), "gmm");
+  EXPECT_EQ(std::get<std::int64_t>(gen.uns.at("cellvae_seed")), 4);
+  EXPECT_TRUE(contains(std::get<std::string>(gen.uns.at("cellvae_generate")), "mixtures"));
+}
+
+TEST(CliGenerate, SameSeedSameFileContent) {
+  const Fixture& f = fixture();
+  cvt::ScratchDir dir;
+  for (const char* name : {"a.h5ad", "b.h5ad"})
+    ASSERT_EQ(cvt::run_cellvae("generate " + q(f.model) + " -n 80 -q --seed 2 -o " + q(dir / name))
+                  .exit_code,
+              0);
+  ASSERT_EQ(cvt::run_cellvae("generate " + q(f.model) + " -n 80 -q --seed 3 -o " + q(dir / "c.h5ad"))
+                .exit_code,
+            0);
+  const auto a = cellvae::read_dataset(dir / "a.h5ad"), b = cellvae::read_dataset(dir / "b.h5ad"),
+             c = cellvae::read_dataset(dir / "c.h5ad");
+  EXPECT_EQ(a.X.data, b.X.data);
+  EXPECT_EQ(a.X.indices, b.X.indices);
+  EXPECT_EQ(a.obs.at("group").codes, b.obs.at("group").codes);
+  EXPECT_NE(a.X.data, c.X.data);
+}
+
+TEST(CliGenerate, LabelCountsBatchAndLibrarySize) {
+  const Fixture& f = fixture();
+  cvt::ScratchDir dir;
+  const auto out = dir / "gen.h5ad";
+  auto r = cvt::run_cellvae("generate " + q(f.model) + " -q --labels 'group1=5,group3=7' " +
+                            "--batch batch2 --library-size 1000 --mean -o " + q(out));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const cellvae::Dataset gen = cellvae::read_dataset(out);
+  EXPECT_EQ(gen.n_cells(), 12);  // -n from the label counts
+  auto labels = category_counts(gen, "group");
+  EXPECT_EQ(labels["group1"], 5);
+  EXPECT_EQ(labels["group3"], 7);
+  EXPECT_EQ(category_counts(gen, "batch")["batch2"], 12);
+  for (double total : cellvae::row_sums(gen.X)) EXPECT_LT(total, 1000.0 + 1e-2);
+  for (double l : gen.obs.at("library_size").numbers) EXPECT_EQ(l, 1000.0);
+}
+
+TEST(CliGenerate, WithRealCellsFirstAndCsvWithAnObsTable) {
+  const Fixture& f = fixture();
+  cvt::ScratchDir dir;
+  const auto out = dir / "both.csv";
+  auto r = cvt::run_cellvae("generate " + q(f.model) + " -n 20 -q --with-real " + q(f.data) +
+                            " -o " + q(out));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const cellvae::Dataset both = cellvae::read_dataset(out);
+  EXPECT_EQ(both.n_cells(), 420);
+  EXPECT_EQ(both.obs.index[0], "cell1");
+  EXPECT_EQ(both.obs.index[400], "generated_1");
+  const std::string obs = cvt::read_text(dir / "both_obs.csv");
+  EXPECT_TRUE(contains(obs, "cell,group,batch,origin,library_size\n")) << obs.substr(0, 200);
+  EXPECT_TRUE(contains(obs, "\ncell1,")) << obs.substr(0, 200);
+  EXPECT_TRUE(contains(obs, "\ngenerated_20,")) << obs.substr(obs.size() - 200);
+}
+
+TEST(CliGenerate, PosteriorSamplerDrawsAroundTheGivenCells) {
+  const Fixture& f = fixture();
+  cvt::ScratchDir dir;
+  auto r = cvt::run_cellvae("generate " + q(f.model) + " -q --sampler posterior --from " +
+                            q(f.data) + " -o " + q(dir / "pp.h5ad"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const cellvae::Dataset pp = cellvae::read_dataset(dir / "pp.h5ad");
+  const cellvae::Dataset real = cellvae::read_dataset(f.data);
+  EXPECT_EQ(pp.n_cells(), real.n_cells());  // one per given cell by default
+  EXPECT_EQ(pp.obs.at("group").codes, real.obs.at("group").codes);
+}
+
+TEST(CliGenerate, ErrorsNameTheFlagAndKeepExistingOutputs) {
+  const Fixture& f = fixture();
+  cvt::ScratchDir dir;
+  const std::string base = "generate " + q(f.model) + " -o " + q(dir / "g.h5ad") + " ";
+  auto r = cvt::run_cellvae(base + "--labels 'T cells=3'");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(contains(r.output, "--labels")) << r.output;
+  EXPECT_TRUE(contains(r.output, "group1, group2, group3")) << r.output;
+  r = cvt::run_cellvae(base + "--batch b7");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(contains(r.output, "batch1, batch2")) << r.output;
+  r = cvt::run_cellvae(base + "--sampler posterior");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(contains(r.output, "--from")) << r.output;
+  r = cvt::run_cellvae(base + "--sampler magic");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(contains(r.output, "--sampler")) << r.output;
+  r = cvt::run_cellvae("generate " + q(dir / "nomodel") + " -o " + q(dir / "g.h5ad"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(contains(r.output, "nomodel")) << r.output;
+  EXPECT_FALSE(fs::exists(dir / "g.h5ad"));
+
+  ASSERT_EQ(cvt::run_cellvae(base + "-n 5 -q").exit_code, 0);
+  const std::string before = cvt::read_text(dir / "g.h5ad");
+  r = cvt::run_cellvae(base + "-n 6 -q");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(contains(r.output, "--force")) << r.output;
+  EXPECT_EQ(cvt::read_text(dir / "g.h5ad"), before);
+  EXPECT_EQ(cvt::run_cellvae(base + "-n 6 -q --force").exit_code, 0);
+  EXPECT_EQ(cellvae::read_dataset(dir / "g.h5ad").n_cells(), 6);
+}
+
+TEST(CliAugment, FitsGeneratesAndKeepsTheRunFolder) {
+  const Fixture& f = fixture();
+  cvt::ScratchDir dir;
+  const auto out = dir / "augmented.h5ad";
+  auto r = cvt::run_cellvae("augment " + q(f.data) + " -n 120 -o " + q(out) +
+                            " --label-key group --batch-key batch --epochs 5 --threads 1 -q");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const cellvae::Dataset aug = cellvae::read_dataset(out);
+  EXPECT_EQ(aug.n_cells(), 400 + 120);
+  auto origin = category_counts(aug, "origin");
+  EXPECT_EQ(origin["real"], 400);
+  EXPECT_EQ(origin["generated"], 120);
+  const auto run = dir / "augmented_run";
+  EXPECT_TRUE(fs::exists(run / "model" / "model.json"));
+  EXPECT_TRUE(fs::exists(run / "augment.json"));
+  // 10% held out, stratified by label: 40 names, none of them used for training.
+  const std::string test_cells = cvt::read_text(run / "test_cells.txt");
+  EXPECT_EQ(std::count(test_cells.begin(), test_cells.end(), '\n'), 40);
+  const std::string model_json = cvt::read_text(run / "model" / "model.json");
+  EXPECT_TRUE(contains(model_json, "\"n_cells\": 360")) << model_json.substr(0, 400);
+  const std::string metrics = cvt::read_text(run / "metrics.json");
+  EXPECT_TRUE(contains(metrics, "random_forest")) << metrics.substr(0, 400);
+
+  // Nothing is replaced without --force.
+  r = cvt::run_cellvae("augment " + q(f.data) + " -n 10 -o " + q(out) + " --epochs 1 -q");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(cellvae::read_dataset(out).n_cells(), 520);
+}
