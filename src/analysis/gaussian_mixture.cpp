@@ -499,6 +499,17 @@ GaussianMixtureSelection select_gaussian_mixture(const torch::Tensor& x,
       MixtureCandidate c;
       c.components = k;
       c.covariance = t;
+      const std::int64_t params = parameter_count(t, k, xd.size(1));
+      if (options.max_parameters_per_row > 0 &&
+          static_cast<double>(params) > options.max_parameters_per_row * static_cast<double>(n)) {
+        c.bic = std::numeric_limits<double>::quiet_NaN();
+        c.log_likelihood = c.bic;
+        c.n_parameters = params;
+        c.note = "skipped: " + std::to_string(params) + " parameters for " + std::to_string(n) +
+                 " rows";
+        sel.candidates.push_back(std::move(c));
+        continue;
+      }
       try {
         auto m = fit_gaussian_mixture(xd, fit);
         c.fitted = true;

@@ -205,6 +205,9 @@ void CellGenerator::fit_mixtures(const GenerateOptions& options) {
     analysis::GaussianMixtureSelectionOptions select;
     select.max_components = options.max_components;
     select.fit.seed = options.seed;
+    // At most one parameter per two cells: small labels (a few dozen cells in 10 dimensions)
+    // otherwise get many full-covariance components that sit on individual training cells.
+    select.max_parameters_per_row = 0.5;
     const analysis::GaussianMixtureSelection chosen = analysis::select_gaussian_mixture(x, select);
     mixtures.push_back({{"label", name},
                         {"training_cells", n_rows},

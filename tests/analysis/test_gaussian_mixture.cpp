@@ -252,6 +252,28 @@ TEST(GaussianMixtureSelection, SingularFitsAreSkippedWithANote) {
             std::string::npos);
 }
 
+TEST(GaussianMixtureSelection, ParameterLimitKeepsSmallSamplesFromCollapsing) {
+  // 40 points of one Gaussian in 10-D. Without a limit, BIC rewards many full components that
+  // each sit on a few points (reg_covar keeps them barely non-singular); with at most one
+  // parameter per two rows, only small models are tried and a single component wins.
+  torch::Generator g = at::detail::createCPUGenerator(3);
+  const auto x = torch::randn({40, 10}, g, torch::kFloat64);
+  GaussianMixtureSelectionOptions o;
+  o.fit.seed = 1;
+  const auto free = select_gaussian_mixture(x, o);
+  EXPECT_GT(free.best.components(), 1) << "the collapse this option exists for";
+  o.max_parameters_per_row = 0.5;
+  const auto limited = select_gaussian_mixture(x, o);
+  EXPECT_LE(limited.best.n_parameters, 20);
+  EXPECT_EQ(limited.best.components(), 1);
+  for (const auto& c : limited.candidates) {
+    EXPECT_EQ(c.n_parameters > 20, !c.fitted) << c.components << " " << to_string(c.covariance);
+    if (!c.fitted) {
+      EXPECT_NE(c.note.find("parameters for 40 rows"), std::string::npos);
+    }
+  }
+}
+
 TEST(GaussianMixtureSampling, ReproducesWeightsMeansAndCovariances) {
   const auto x = cvt::reference_data("blobs2");
   const std::int64_t n = 40000;

@@ -144,6 +144,11 @@ struct GaussianMixtureSelectionOptions {
   /// Candidate covariance types (non-empty); every count is tried with every type.
   std::vector<CovarianceType> covariance_types = {CovarianceType::full, CovarianceType::diagonal,
                                                   CovarianceType::spherical, CovarianceType::tied};
+  /// Candidates with more free parameters than this many per row are not fitted (recorded
+  /// with a note). Their covariances rest on a handful of points each, so reg_covar alone keeps
+  /// them non-singular and their likelihood — hence BIC — rewards collapsing onto single points.
+  /// 0 = no limit (scikit-learn's behaviour).
+  double max_parameters_per_row = 0;
   /// Settings of every candidate fit (same seed for all); its components, covariance and
   /// initial are ignored.
   GaussianMixtureOptions fit;
