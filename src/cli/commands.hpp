@@ -16,5 +16,8 @@ void add_fit_command(CLI::App& app);
 void add_score_command(CLI::App& app);
 void add_generate_command(CLI::App& app);
 void add_augment_command(CLI::App& app);
+void add_embed_command(CLI::App& app);
+void add_denoise_command(CLI::App& app);
+void add_cluster_command(CLI::App& app);
 
 }  // namespace cellvae::cli

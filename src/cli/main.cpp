@@ -27,6 +27,9 @@ int main(int argc, char** argv) {
   cellvae::cli::add_score_command(app);
   cellvae::cli::add_generate_command(app);
   cellvae::cli::add_augment_command(app);
+  cellvae::cli::add_embed_command(app);
+  cellvae::cli::add_denoise_command(app);
+  cellvae::cli::add_cluster_command(app);
   cellvae::cli::add_evaluate_command(app);
 
   try {
