@@ -18,4 +18,8 @@ class InputError : public std::runtime_error {
 /// Joins names for messages ("a, b, c"), eliding after `limit` entries ("… and 12 more").
 std::string join_names(const std::vector<std::string>& names, std::size_t limit = 20);
 
+/// A number for messages: 15 significant digits, so "0.1" stays "0.1" and not
+/// "0.10000000000000001".
+std::string format_number(double value);
+
 }  // namespace cellvae

@@ -1,4 +1,5 @@
 #include "cellvae/analysis/gaussian_mixture.hpp"
+#include "checked_matrix.hpp"
 
 #include <ATen/CPUGeneratorImpl.h>
 
@@ -33,13 +34,6 @@ const char* const kSingular =
     "Gaussian mixture: a component's covariance is singular (it collapsed onto too few "
     "distinct points); use fewer components or a larger reg_covar";
 
-std::string shape_text(const torch::Tensor& t) {
-  if (!t.defined()) return "undefined";
-  std::string s = "(";
-  for (std::int64_t i = 0; i < t.dim(); ++i) s += (i ? " x " : "") + std::to_string(t.size(i));
-  return s + ")";
-}
-
 /// The covariance shape of a type, e.g. {K, d, d} for full.
 std::vector<std::int64_t> covariance_shape(CovarianceType t, std::int64_t k, std::int64_t d) {
   switch (t) {
@@ -72,21 +66,6 @@ std::int64_t parameter_count(CovarianceType t, std::int64_t k, std::int64_t d) {
       break;
   }
   return cov + k * d + k - 1;
-}
-
-torch::Tensor checked_data(const torch::Tensor& x, const char* what, std::int64_t min_rows) {
-  if (!x.defined() || x.dim() != 2 || x.size(1) < 1)
-    throw InputError(std::string(what) + ": the data must be a matrix (rows x columns); got " +
-                     shape_text(x));
-  if (x.size(0) < min_rows)
-    throw InputError(std::string(what) + ": needs at least " + std::to_string(min_rows) +
-                     " rows; got " + std::to_string(x.size(0)));
-  if (!x.is_floating_point())
-    throw InputError(std::string(what) + ": the data must be floating point");
-  torch::Tensor xd = x.to(torch::kFloat64).contiguous();
-  if (!torch::isfinite(xd).all().item<bool>())
-    throw InputError(std::string(what) + ": the data contain NaN or infinite values");
-  return xd;
 }
 
 void check_fit_options(const GaussianMixtureOptions& o) {
@@ -223,7 +202,7 @@ void check_start(const GaussianMixtureStart& s, CovarianceType t, std::int64_t k
   auto check_shape = [](const torch::Tensor& v, std::vector<std::int64_t> shape, const char* what) {
     if (v.defined() && v.sizes() != torch::IntArrayRef(shape))
       throw InputError(std::string("Gaussian mixture: initial ") + what + " must be " +
-                       shape_text(torch::empty(shape)) + "; got " + shape_text(v));
+                       detail::shape_text(torch::empty(shape)) + "; got " + detail::shape_text(v));
     if (v.defined() && !torch::isfinite(v.to(torch::kFloat64)).all().item<bool>())
       throw InputError(std::string("Gaussian mixture: initial ") + what +
                        " contain NaN or infinite values");
@@ -344,7 +323,7 @@ void check_mixture(const GaussianMixture& m, const torch::Tensor& x, const char*
                      "inconsistent shapes");
   if (x.defined() && (x.dim() != 2 || x.size(1) != m.dimension()))
     throw InputError(std::string(what) + ": the data must have " + std::to_string(m.dimension()) +
-                     " columns like the mixture; got " + shape_text(x));
+                     " columns like the mixture; got " + detail::shape_text(x));
 }
 
 /// The mixture's parameters on x's device in float64, with the precision factor.
@@ -361,7 +340,7 @@ Params params_of(const GaussianMixture& m, const torch::Tensor& x) {
 torch::Tensor weighted_log_prob_of(const GaussianMixture& m, const torch::Tensor& x,
                                    const char* what) {
   check_mixture(m, x, what);
-  const auto xd = checked_data(x, what, 0);
+  const auto xd = detail::checked_matrix(x, what, 0);
   return weighted_log_prob(xd, params_of(m, xd), m.covariance);
 }
 
@@ -377,7 +356,7 @@ GaussianMixture fit_gaussian_mixture(const torch::Tensor& x,
                                      const GaussianMixtureOptions& options) {
   torch::NoGradGuard no_grad;
   check_fit_options(options);
-  const torch::Tensor xd = checked_data(x, "Gaussian mixture", 1);
+  const torch::Tensor xd = detail::checked_matrix(x, "Gaussian mixture", 1);
   const std::int64_t n = xd.size(0), d = xd.size(1), k = options.components;
   if (k < 1 || k > n)
     throw InputError("Gaussian mixture: components must be between 1 and the number of rows (" +
@@ -471,7 +450,7 @@ MixtureSample sample(const GaussianMixture& mixture, std::int64_t n, std::uint64
 GaussianMixtureSelection select_gaussian_mixture(const torch::Tensor& x,
                                                  const GaussianMixtureSelectionOptions& options) {
   torch::NoGradGuard no_grad;
-  const torch::Tensor xd = checked_data(x, "Gaussian mixture selection", 2);
+  const torch::Tensor xd = detail::checked_matrix(x, "Gaussian mixture selection", 2);
   if (options.min_components < 1)
     throw InputError("Gaussian mixture selection: min_components must be >= 1");
   if (options.max_components < options.min_components)

@@ -1,4 +1,5 @@
 #include "cellvae/analysis/kmeans.hpp"
+#include "checked_matrix.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -13,18 +14,6 @@
 namespace cellvae::analysis {
 
 namespace {
-
-/// x as a contiguous float64 matrix; throws InputError unless 2-D, non-empty and finite.
-torch::Tensor checked_data(const torch::Tensor& x, const char* what) {
-  if (!x.defined() || x.dim() != 2 || x.size(0) < 1 || x.size(1) < 1)
-    throw InputError(std::string(what) + ": the data must be a non-empty matrix (rows x columns)");
-  if (!x.is_floating_point())
-    throw InputError(std::string(what) + ": the data must be floating point");
-  torch::Tensor xd = x.to(torch::kFloat64).contiguous();
-  if (!torch::isfinite(xd).all().item<bool>())
-    throw InputError(std::string(what) + ": the data contain NaN or infinite values");
-  return xd;
-}
 
 void check_options(const KMeansOptions& o) {
   if (o.max_iterations < 1) throw InputError("k-means: max_iterations must be >= 1");
@@ -126,7 +115,7 @@ double absolute_tolerance(const torch::Tensor& x, double tolerance) {
 
 torch::Tensor kmeans_plusplus(const torch::Tensor& x, std::int64_t k, std::uint64_t seed) {
   torch::NoGradGuard no_grad;
-  const torch::Tensor xd = checked_data(x, "k-means++");
+  const torch::Tensor xd = detail::checked_matrix(x, "k-means++", 1);
   if (k < 1 || k > xd.size(0))
     throw InputError("k-means++: the number of centres must be between 1 and the number of rows (" +
                      std::to_string(xd.size(0)) + "); got " + std::to_string(k));
@@ -136,7 +125,7 @@ torch::Tensor kmeans_plusplus(const torch::Tensor& x, std::int64_t k, std::uint6
 
 KMeansResult run_kmeans(const torch::Tensor& x, const KMeansOptions& options) {
   torch::NoGradGuard no_grad;
-  const torch::Tensor xd = checked_data(x, "k-means");
+  const torch::Tensor xd = detail::checked_matrix(x, "k-means", 1);
   check_options(options);
   const std::int64_t n = xd.size(0);
   if (options.clusters < 1 || options.clusters > n)
@@ -163,7 +152,7 @@ KMeansResult run_kmeans(const torch::Tensor& x, const KMeansOptions& options) {
 KMeansResult run_kmeans_from_centers(const torch::Tensor& x, const torch::Tensor& centers,
                                      const KMeansOptions& options) {
   torch::NoGradGuard no_grad;
-  const torch::Tensor xd = checked_data(x, "k-means");
+  const torch::Tensor xd = detail::checked_matrix(x, "k-means", 1);
   check_options(options);
   if (!centers.defined() || centers.dim() != 2 || centers.size(1) != xd.size(1) ||
       centers.size(0) < 1)

@@ -1,5 +1,8 @@
 #include "cellvae/error.hpp"
 
+#include <limits>
+#include <sstream>
+
 namespace cellvae {
 
 std::string join_names(const std::vector<std::string>& names, std::size_t limit) {
@@ -12,6 +15,13 @@ std::string join_names(const std::vector<std::string>& names, std::size_t limit)
   if (names.size() > shown) out += " ... and " + std::to_string(names.size() - shown) + " more";
   if (names.empty()) out = "(none)";
   return out;
+}
+
+std::string format_number(double value) {
+  std::ostringstream s;
+  s.precision(std::numeric_limits<double>::max_digits10 - 2);
+  s << value;
+  return s.str();
 }
 
 }  // namespace cellvae

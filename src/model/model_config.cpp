@@ -31,13 +31,6 @@ constexpr NameTable<LibraryKind, 3> kLibraryNames{{
 
 // ---- validation helpers ----------------------------------------------------------------------
 
-std::string number_text(double v) {
-  std::ostringstream s;
-  s.precision(std::numeric_limits<double>::max_digits10 - 2);
-  s << v;
-  return s.str();
-}
-
 std::string quoted(std::string_view name) { return "'" + std::string(name) + "'"; }
 
 void check_widths(const std::vector<std::int64_t>& widths, const char* flag) {
@@ -63,10 +56,10 @@ void check(const ModelConfig& c, bool resolved) {
   check_widths(c.encoder_hidden, "--hidden");
   check_widths(c.decoder_hidden, "--decoder-hidden");
   if (!(c.dropout >= 0.0 && c.dropout < 1.0))
-    throw InputError("--dropout must be in [0, 1) (got " + number_text(c.dropout) + ")");
+    throw InputError("--dropout must be in [0, 1) (got " + format_number(c.dropout) + ")");
   check_count(c.latent_dim, 1, "--latent-dim");
   if (!(std::isfinite(c.variance_epsilon) && c.variance_epsilon >= 0.0))
-    throw InputError("variance_epsilon must be >= 0 (got " + number_text(c.variance_epsilon) + ")");
+    throw InputError("variance_epsilon must be >= 0 (got " + format_number(c.variance_epsilon) + ")");
   if (c.prior == PriorKind::gaussian_mixture) check_count(c.components, 1, "--components");
 
   const std::string likelihood = quoted(to_string(c.likelihood));

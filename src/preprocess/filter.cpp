@@ -9,12 +9,6 @@
 namespace cellvae {
 namespace {
 
-std::string format_number(double v) {
-  std::ostringstream os;
-  os << v;
-  return os.str();
-}
-
 void check_options(const FilterOptions& o) {
   if (o.min_cells_per_gene < 0)
     throw InputError("min_cells_per_gene must be >= 0 (got " +

@@ -30,19 +30,12 @@ constexpr NameTable<DeviceKind, 3> kDeviceNames{{
     {DeviceKind::auto_, "auto"},
 }};
 
-std::string number_text(double v) {
-  std::ostringstream s;
-  s.precision(std::numeric_limits<double>::max_digits10 - 2);
-  s << v;
-  return s.str();
-}
-
 [[noreturn]] void invalid(const char* flag, const char* rule, const std::string& got) {
   throw InputError(std::string(flag) + " must be " + rule + " (got " + got + ")");
 }
 
 void check(bool ok, const char* flag, const char* rule, double got) {
-  if (!ok) invalid(flag, rule, number_text(got));
+  if (!ok) invalid(flag, rule, format_number(got));
 }
 
 void check_int(bool ok, const char* flag, const char* rule, std::int64_t got) {
