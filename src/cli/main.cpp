@@ -9,6 +9,9 @@
 #include "commands.hpp"
 
 int main(int argc, char** argv) {
+  // Before anything else: OpenMP's spin-waiting makes epochs 4x slower on a busy machine, and
+  // libgomp reads its policy only at load time (see threads.hpp).
+  cellvae::reexec_with_passive_openmp(argv);
   CLI::App app{
       "cellvae: variational autoencoders that learn single-cell count matrices and generate "
       "realistic new cells"};

@@ -70,6 +70,36 @@ inline SoftplusSigmoid softplus_sigmoid(double a) {
   return {std::max(a, 0.0) + fast_log1p(e), a >= 0 ? inv : e * inv};
 }
 
+// Zero-inflation of one entry with b = -z (z the zero logit) and nb0 = log NB(0) <= 0:
+// value = softplus(nb0 + b) - softplus(b), scale = sigmoid(nb0 + b) (d value / d nb0),
+// sig_b = sigmoid(b). For |b| <= kDirectZiLimit from two exponentials, one log and one
+// division (E = e^b, A = 1 + E p0, B = 1 + E: value = log(A / B), scale = E p0 / A,
+// sig_b = E / B); otherwise with the overflow-safe softplus_sigmoid.
+constexpr double kDirectZiLimit = 30.0;
+struct ZeroInflated {
+  double value, scale, sig_b;
+};
+inline ZeroInflated zero_inflated_zero(double nb0, double b) {
+  if (std::abs(b) <= kDirectZiLimit && nb0 > -700.0) {
+    const double e = std::exp(b);
+    const double ep = e * std::exp(nb0);
+    const double a = 1.0 + ep, bb = 1.0 + e;
+    const double inv = 1.0 / (a * bb);
+    return {std::log(a * a * inv), ep * bb * inv, e * a * inv};
+  }
+  const SoftplusSigmoid sa = softplus_sigmoid(nb0 + b), sb = softplus_sigmoid(b);
+  return {sa.softplus - sb.softplus, sa.sigmoid, sb.sigmoid};
+}
+// softplus(z) and sigmoid(z) (the nonzero case's -log(1 - pi) and its derivative).
+inline SoftplusSigmoid softplus_sigmoid_direct(double z) {
+  if (std::abs(z) <= kDirectZiLimit) {
+    const double e = std::exp(z);
+    const double inv = 1.0 / (1.0 + e);
+    return {std::log1p(e), e * inv};
+  }
+  return softplus_sigmoid(z);
+}
+
 // Where the kernel reads and writes. Parameter "row strides" are 0 for per-gene tensors.
 template <class T>
 struct Buffers {
@@ -83,10 +113,12 @@ struct Buffers {
   T* d_mu;      // null when not needed
   T* d_theta;   // cells x genes, null when not needed
   T* d_z;       // cells x genes, null when not needed
-  // Per-gene constants when theta_row_stride == 0: lgamma(θ), digamma(θ), log(θ + eps).
+  // Per-gene constants when theta_row_stride == 0: lgamma(θ), digamma(θ), log(θ + eps),
+  // 1 / (θ + eps).
   const double* lgamma_theta;
   const double* digamma_theta;
   const double* log_theta_eps;
+  const double* inv_theta_eps;
 };
 
 template <class T>
@@ -100,22 +132,27 @@ void run_rows(const Buffers<T>& b, std::int64_t genes, std::int64_t begin, std::
     const T* mur = b.mu + n * genes;
     const T* thr = b.theta + n * b.theta_row_stride;
     const T* zr = zi ? b.z + n * b.z_row_stride : nullptr;
+    T* dmur = b.d_mu ? b.d_mu + n * genes : nullptr;
+    T* dthr = b.d_theta ? b.d_theta + n * genes : nullptr;
+    T* dzr = b.d_z ? b.d_z + n * genes : nullptr;
     double sum = 0.0;
     for (std::int64_t g = 0; g < genes; ++g) {
       const double x = static_cast<double>(xr[g]);
       const double m = static_cast<double>(mur[g]);
       const double t = static_cast<double>(thr[g]);
       const double te = t + kLogEps;
-      const double l1p = fast_log1p(m / te);  // log(θ+μ+eps) - log(θ+eps)
+      const double inv_te = per_gene ? b.inv_theta_eps[g] : 1.0 / te;
+      const double l1p = fast_log1p(m * inv_te);  // log(θ+μ+eps) - log(θ+eps)
       const double nb0 = -t * l1p;
+      const double inv_s = grads ? 1.0 / (te + m) : 0.0;
       double nb;
       double dnb_dmu = 0.0, dnb_dth = 0.0;
       const bool zero = x == 0.0;
       if (zero) {
         nb = nb0;
         if (grads) {
-          dnb_dmu = -t / (te + m);
-          dnb_dth = -l1p + t * m / (te * (te + m));
+          dnb_dmu = -t * inv_s;
+          dnb_dth = -l1p + t * m * inv_te * inv_s;
         }
       } else {
         const double log_te = per_gene ? b.log_theta_eps[g] : std::log(te);
@@ -139,31 +176,28 @@ void run_rows(const Buffers<T>& b, std::int64_t genes, std::int64_t begin, std::
         nb = lg_diff - log_factorial(x, log_fact) + nb0 +
              x * (std::log(m + kLogEps) - log_te - l1p);
         if (grads) {
-          dnb_dmu = x / (m + kLogEps) - (t + x) / (te + m);
-          dnb_dth = -l1p + t * m / (te * (te + m)) - x / (te + m) + dg_diff;
+          dnb_dmu = x / (m + kLogEps) - (t + x) * inv_s;
+          dnb_dth = -l1p + t * m * inv_te * inv_s - x * inv_s + dg_diff;
         }
       }
       double value = nb, dz = 0.0, scale = 1.0;
       if (zi) {
         const double z = static_cast<double>(zr[g]);
         if (zero) {
-          const SoftplusSigmoid a = softplus_sigmoid(nb0 - z), b = softplus_sigmoid(-z);
-          value = a.softplus - b.softplus;
-          scale = a.sigmoid;  // d value / d nb0
-          dz = b.sigmoid - scale;
+          const ZeroInflated v = zero_inflated_zero(nb0, -z);
+          value = v.value;
+          scale = v.scale;  // d value / d nb0
+          dz = v.sig_b - scale;
         } else {
-          const SoftplusSigmoid a = softplus_sigmoid(z);
+          const SoftplusSigmoid a = softplus_sigmoid_direct(z);
           value = nb - a.softplus;
           dz = -a.sigmoid;
         }
       }
       sum += value;
-      if (grads) {
-        const std::int64_t i = n * genes + g;
-        if (b.d_mu) b.d_mu[i] = static_cast<T>(scale * dnb_dmu);
-        if (b.d_theta) b.d_theta[i] = static_cast<T>(scale * dnb_dth);
-        if (b.d_z) b.d_z[i] = static_cast<T>(dz);
-      }
+      if (dmur) dmur[g] = static_cast<T>(scale * dnb_dmu);
+      if (dthr) dthr[g] = static_cast<T>(scale * dnb_dth);
+      if (dzr) dzr[g] = static_cast<T>(dz);
     }
     b.out[n] = static_cast<T>(sum);
   }
@@ -201,19 +235,21 @@ struct FusedNbFunction : public torch::autograd::Function<FusedNbFunction> {
     torch::Tensor d_theta = need_theta ? torch::empty_like(mu) : torch::Tensor();
     torch::Tensor d_z = need_z ? torch::empty_like(mu) : torch::Tensor();
 
-    std::vector<double> lgamma_theta, digamma_theta, log_theta_eps;
+    std::vector<double> lgamma_theta, digamma_theta, log_theta_eps, inv_theta_eps;
     AT_DISPATCH_FLOATING_TYPES(mu.scalar_type(), "fused_nb_log_prob", [&] {
       const scalar_t* th = theta.data_ptr<scalar_t>();
       if (theta_stride == 0) {
         lgamma_theta.resize(static_cast<std::size_t>(genes));
         digamma_theta.resize(static_cast<std::size_t>(genes));
         log_theta_eps.resize(static_cast<std::size_t>(genes));
+        inv_theta_eps.resize(static_cast<std::size_t>(genes));
         for (std::int64_t g = 0; g < genes; ++g) {
           const double t = static_cast<double>(th[g]);
           const auto i = static_cast<std::size_t>(g);
           lgamma_theta[i] = std::lgamma(t);
           digamma_theta[i] = need_theta ? digamma(t) : 0.0;
           log_theta_eps[i] = std::log(t + kLogEps);
+          inv_theta_eps[i] = 1.0 / (t + kLogEps);
         }
       }
       Buffers<scalar_t> b{x.data_ptr<scalar_t>(),
@@ -228,7 +264,8 @@ struct FusedNbFunction : public torch::autograd::Function<FusedNbFunction> {
                           need_z ? d_z.data_ptr<scalar_t>() : nullptr,
                           lgamma_theta.data(),
                           digamma_theta.data(),
-                          log_theta_eps.data()};
+                          log_theta_eps.data(),
+                          inv_theta_eps.data()};
       const std::int64_t grain = std::max<std::int64_t>(1, 16384 / std::max<std::int64_t>(genes, 1));
       at::parallel_for(0, cells, grain, [&](std::int64_t begin, std::int64_t end) {
         run_rows(b, genes, begin, end);

@@ -1,6 +1,9 @@
 #include "cellvae/threads.hpp"
 
 #include <dlfcn.h>
+#include <unistd.h>
+
+#include <cstdlib>
 
 #include <thread>
 
@@ -29,6 +32,22 @@ ThreadSetup configure_threads(int threads) {
     setup.blas_threads = -1;
   }
   return setup;
+}
+
+void reexec_with_passive_openmp(char** argv) {
+#ifdef __linux__
+  if (argv == nullptr || argv[0] == nullptr) return;
+  if (std::getenv("OMP_WAIT_POLICY") || std::getenv("GOMP_SPINCOUNT") ||
+      std::getenv("CELLVAE_NO_REEXEC"))
+    return;
+  if (setenv("OMP_WAIT_POLICY", "PASSIVE", 1) != 0) return;
+  setenv("CELLVAE_NO_REEXEC", "1", 1);
+  execv("/proc/self/exe", argv);
+  // Only reached when execv failed: carry on as we are (the variable no longer matters).
+  unsetenv("OMP_WAIT_POLICY");
+#else
+  (void)argv;
+#endif
 }
 
 std::string runtime_description() {

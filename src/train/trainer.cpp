@@ -107,12 +107,6 @@ void check_rows(const std::vector<std::int64_t>& rows, std::int64_t n_cells, con
                        " out of range; the data have " + std::to_string(n_cells) + " cells");
 }
 
-std::string number_text(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%g", v);
-  return buf;
-}
-
 }  // namespace
 
 torch::Device resolve_device(DeviceKind kind) {
@@ -348,7 +342,7 @@ const EpochRecord& Trainer::run_epoch(const BatchCallback& on_batch) {
     if (!all_finite(b))
       throw InputError("non-finite loss in epoch " + std::to_string(rec.epoch) + ", batch " +
                        std::to_string(batch_index + 1) + " of " + std::to_string(n_batches) +
-                       " (learning rate " + number_text(s.learning_rate) +
+                       " (learning rate " + format_number(s.learning_rate) +
                        "); try a lower --lr, --clip, or check the data for NaN or infinite values");
     s.optimizer->zero_grad();
     terms.loss.mean().backward();
@@ -374,7 +368,7 @@ const EpochRecord& Trainer::run_epoch(const BatchCallback& on_batch) {
     if (!std::isfinite(v.loss) || !std::isfinite(v.reconstruction) || !std::isfinite(v.kl_z) ||
         !std::isfinite(v.kl_library))
       throw InputError("non-finite validation loss in epoch " + std::to_string(rec.epoch) +
-                       " (learning rate " + number_text(s.learning_rate) +
+                       " (learning rate " + format_number(s.learning_rate) +
                        "); try a lower --lr or --clip");
     monitored = &v;
   }

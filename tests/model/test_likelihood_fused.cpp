@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
 
 #include <cmath>
@@ -10,6 +11,7 @@
 
 #include "cellvae/model/likelihood.hpp"
 #include "cellvae/model/likelihood_fused.hpp"
+#include "cellvae/model/vae.hpp"
 #include "gradient_check.hpp"
 
 namespace cm = cellvae::model;
@@ -140,4 +142,62 @@ TEST(FusedNb, OneDimensionalThetaAndNoGrad) {
   EXPECT_THROW(cm::fused_nb_log_prob_per_cell(b.x, b.mu, torch::ones({2, 7}, torch::kDouble)),
                std::invalid_argument);
   EXPECT_THROW(cm::fused_nb_log_prob_per_cell(b.x.t(), b.mu, b.theta), std::invalid_argument);
+}
+
+// Zero logits beyond the direct formula's range (|z| > 30) and tiny / huge theta take the
+// overflow-safe branches; they must agree with the plain path too. Tolerances are those of the
+// plain path here: with theta = 1e7 its lgamma(x + theta) - lgamma(theta) loses ~1e-8 per entry,
+// and torch's softplus returns its input above 20 (an error up to e^-20 in d_z).
+TEST(FusedNb, ExtremeZeroLogitsAndThetaEqualPlainPath) {
+  Batch b = make_batch(16, 64, torch::kDouble, false, 0.6, 5);
+  b.z = b.z * 40;  // many |z| > 30, some beyond exp's float range
+  b.theta.index_put_({torch::indexing::Slice(0, 4)}, 1e-6);
+  b.theta.index_put_({torch::indexing::Slice(4, 8)}, 1e7);
+  Result plain = evaluate(b, true, false), fused = evaluate(b, true, true);
+  expect_close(fused.value, plain.value, 1e-10, 1e-5, "value");
+  expect_close(fused.d_mu, plain.d_mu, 1e-8, 1e-10, "d_mu");
+  expect_close(fused.d_theta, plain.d_theta, 1e-6, 1e-8, "d_theta");
+  expect_close(fused.d_z, plain.d_z, 1e-10, 1e-8, "d_z");
+}
+
+// The training hot path: a whole scVI-like module (ZINB, observed library, batch covariate)
+// gives the same loss and the same gradient of every parameter with the fused likelihood as
+// with plain LibTorch operations, in float, from the same weights and the same z draw.
+TEST(FusedNb, VaeLossAndGradientsEqualPlainPath) {
+  for (auto kind : {cm::LikelihoodKind::zinb, cm::LikelihoodKind::nb}) {
+    cm::ModelConfig cfg;
+    cfg.n_genes = 200;
+    cfg.n_batches = 3;
+    cfg.likelihood = kind;
+    cfg.dropout = 0.0;
+    cfg.seed = 4;
+    torch::manual_seed(9);
+    Batch data = make_batch(48, cfg.n_genes, torch::kFloat, true);
+    cm::CellBatch batch;
+    batch.x = data.x;
+    batch.batches = torch::randint(0, 3, {48}, torch::kLong);
+    auto run = [&](bool fused) {
+      cm::ModelConfig c = cfg;
+      c.fused_likelihood = fused;
+      cm::Vae vae(c);
+      vae->train();
+      torch::Generator gen = at::detail::createCPUGenerator(17);
+      cm::LossTerms t = vae->loss(batch, gen, 0.3);
+      t.loss.mean().backward();
+      std::vector<torch::Tensor> grads;
+      for (const auto& p : vae->parameters())
+        grads.push_back(p.grad().defined() ? p.grad().clone() : torch::zeros_like(p));
+      return std::make_pair(t.loss.detach(), grads);
+    };
+    auto [loss_f, grads_f] = run(true);
+    auto [loss_p, grads_p] = run(false);
+    const std::string what = kind == cm::LikelihoodKind::zinb ? "zinb" : "nb";
+    expect_close(loss_f, loss_p, 1e-5, 1e-3, what + " loss");
+    ASSERT_EQ(grads_f.size(), grads_p.size());
+    for (std::size_t i = 0; i < grads_f.size(); ++i) {
+      const double scale = grads_p[i].abs().max().item<double>();
+      expect_close(grads_f[i], grads_p[i], 1e-3, 1e-3 * scale + 1e-6,
+                   what + " gradient of parameter " + std::to_string(i));
+    }
+  }
 }
