@@ -11,6 +11,7 @@ packages=(
   libtorch-dev libopenblas-dev   # LibTorch 1.13 (CPU); OpenBLAS as the BLAS it calls
   libhdf5-dev zlib1g-dev         # .h5ad and 10x .h5 files; gzip
   libcli11-dev nlohmann-json3-dev
+  libcairo2-dev                  # cellvae plot: PNG, SVG and PDF figures
   # tests
   googletest libgtest-dev libgmock-dev
   # reference tools for interop tests and fixture scripts (Debian's /usr/bin/python3)

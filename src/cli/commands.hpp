@@ -19,5 +19,6 @@ void add_augment_command(CLI::App& app);
 void add_embed_command(CLI::App& app);
 void add_denoise_command(CLI::App& app);
 void add_cluster_command(CLI::App& app);
+void add_plot_command(CLI::App& app);
 
 }  // namespace cellvae::cli

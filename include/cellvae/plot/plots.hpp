@@ -1,0 +1,106 @@
+// The pictures cellvae draws (`cellvae plot ...`): each is a free function that builds a Figure
+// from data already in memory; the caller saves it (Figure::save). Nothing here reads files,
+// prints or exits.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cellvae/dataset.hpp"
+#include "cellvae/plot/figure.hpp"
+#include "cellvae/train/history.hpp"
+
+namespace cellvae::plot {
+
+// ---- training history -----------------------------------------------------------------------
+
+struct HistoryPlotOptions {
+  std::string title = "Training history";  ///< figure title ("" for none)
+};
+
+/// Loss per epoch, one panel each for the total loss, the reconstruction error (-log p(x|z))
+/// and KL(z), train (solid) and validation (dashed, when recorded) per panel, and the epoch
+/// whose weights the model holds (history.best_epoch) as a dotted vertical line labelled
+/// "best epoch N" (with "(early stop)" when training stopped early). Throws InputError when the
+/// history has no epochs.
+Figure history_figure(const train::History& history, const HistoryPlotOptions& options = {});
+
+// ---- real vs generated quality control ------------------------------------------------------
+
+struct QcPlotOptions {
+  std::string title = "Real vs generated";
+  std::string real_name = "real";            ///< legend label of the first data set
+  std::string generated_name = "generated";  ///< and of the second
+  int bins = 40;                             ///< histogram bins, >= 2
+  /// Fewer shared genes than this is an InputError stating how many are shared.
+  std::int64_t min_shared_genes = 2;
+};
+
+struct QcFigure {
+  Figure figure;
+  std::int64_t n_shared_genes = 0;
+  /// Cells left out of the library-size histogram because their total is 0 (log axis), per
+  /// data set; genes left out of the scatter plots for mean 0 (or variance 0), per data set.
+  std::int64_t real_empty_cells = 0, generated_empty_cells = 0;
+  std::int64_t real_dropped_genes = 0, generated_dropped_genes = 0;
+};
+
+/// Four panels, real and generated overlaid, all on the genes both share by name (in the real
+/// data's order), from raw counts: the distribution of library sizes (total counts, log-spaced
+/// bins on a log axis) and of per-cell zero fractions (fraction of cells per bin, so samples
+/// of different sizes compare); per gene, variance against mean (log-log, with the Poisson
+/// line variance = mean) and fraction of zero counts against mean (log x, with the Poisson
+/// curve exp(-mean)). Variances use the n - 1 denominator. Throws InputError when fewer than
+/// min_shared_genes genes are shared or a data set has no cells.
+QcFigure qc_figure(const Dataset& real, const Dataset& generated,
+                   const QcPlotOptions& options = {});
+
+// ---- embeddings ------------------------------------------------------------------------------
+
+enum class EmbeddingMethod { pca };
+
+/// "pca". (UMAP and t-SNE are planned; until then they are rejected by name.)
+std::string_view to_string(EmbeddingMethod method);
+/// Inverse of to_string; throws InputError for anything else, saying that only pca is
+/// available (naming umap/tsne explicitly when asked for them).
+EmbeddingMethod parse_embedding_method(std::string_view name);
+
+struct EmbeddingPlotOptions {
+  EmbeddingMethod method = EmbeddingMethod::pca;
+  /// obs column to colour by; "origin" (or empty) colours real vs generated. Categorical,
+  /// string, boolean and integer columns with at most max_categories distinct values get a
+  /// palette and a legend; numeric columns a colour ramp and a colour bar. The column must be
+  /// in at least one data set (InputError naming it otherwise); cells of a data set without it
+  /// are drawn grey as "missing".
+  std::string color_by = "origin";
+  std::int64_t max_categories = 40;
+  /// Genes with the highest variance of the log-normalised values over the pooled cells
+  /// (all genes when fewer); >= 2.
+  std::int64_t n_top_genes = 2000;
+  double scale_factor = 1e4;  ///< log1p(scale_factor * count / cell total)
+  std::uint64_t seed = 0;     ///< randomized PCA and the order points are drawn in
+  std::string title;          ///< "" -> "PCA of real and generated cells" (or of cells)
+  std::string real_name = "real";
+  std::string generated_name = "generated";
+};
+
+struct EmbeddingFigure {
+  Figure figure;
+  std::vector<double> x, y;  ///< the coordinates drawn (real cells first, then generated)
+  std::vector<double> explained_variance_ratio;  ///< of the two components shown
+  std::int64_t n_genes_used = 0;                 ///< after the shared-gene and top-gene cuts
+  std::vector<std::string> warnings;             ///< e.g. the colour column missing in one set
+};
+
+/// Real cells (and generated ones, when `generated` is given) in one embedding computed on
+/// both together: shared genes by name, log1p(scale_factor * x / total) per cell (cells with
+/// total 0 stay 0), the n_top_genes most variable genes, then analysis::run_pca (two
+/// components, randomized, seeded); axes "PC1 (12.3%)". Points are drawn in a seeded random
+/// order so neither set hides the other. Throws InputError for a missing colour column,
+/// fewer than 2 shared genes or fewer than 3 cells in all.
+EmbeddingFigure embedding_figure(const Dataset& real, const Dataset* generated,
+                                 const EmbeddingPlotOptions& options = {});
+
+}  // namespace cellvae::plot

@@ -1,0 +1,304 @@
+// `cellvae plot embedding`: real and generated cells in one PCA of both together.
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <numeric>
+#include <unordered_map>
+
+#include "cellvae/analysis/pca.hpp"
+#include "cellvae/error.hpp"
+#include "cellvae/plot/plots.hpp"
+#include "cellvae/random.hpp"
+
+namespace cellvae::plot {
+
+std::string_view to_string(EmbeddingMethod method) {
+  switch (method) {
+    case EmbeddingMethod::pca: return "pca";
+  }
+  return "pca";
+}
+
+EmbeddingMethod parse_embedding_method(std::string_view name) {
+  if (name == "pca") return EmbeddingMethod::pca;
+  if (name == "umap" || name == "tsne" || name == "t-sne")
+    throw InputError("embedding method '" + std::string(name) +
+                     "' is not available yet; only pca is (UMAP and t-SNE are planned)");
+  throw InputError("unknown embedding method '" + std::string(name) + "'; only pca is available");
+}
+
+namespace {
+
+/// One data set's cells as (shared gene, log-normalised value) entries per row.
+struct Sparse {
+  std::vector<std::int64_t> indptr{0};
+  std::vector<std::int64_t> genes;
+  std::vector<double> values;
+};
+
+void append_lognorm(Sparse& s, const CsrMatrix& X, const std::vector<std::int64_t>& to_shared,
+                    double scale_factor) {
+  for (std::int64_t i = 0; i < X.n_rows; ++i) {
+    const auto b = X.indptr[static_cast<std::size_t>(i)], e = X.indptr[static_cast<std::size_t>(i) + 1];
+    double total = 0;
+    for (auto k = b; k < e; ++k)
+      if (to_shared[static_cast<std::size_t>(X.indices[static_cast<std::size_t>(k)])] >= 0)
+        total += X.data[static_cast<std::size_t>(k)];
+    for (auto k = b; k < e && total > 0; ++k) {
+      const std::int64_t j = to_shared[static_cast<std::size_t>(X.indices[static_cast<std::size_t>(k)])];
+      const double v = X.data[static_cast<std::size_t>(k)];
+      if (j < 0 || v == 0) continue;
+      s.genes.push_back(j);
+      s.values.push_back(std::log1p(scale_factor * v / total));
+    }
+    s.indptr.push_back(static_cast<std::int64_t>(s.genes.size()));
+  }
+}
+
+/// The colour of each cell and the legend or colour bar explaining it.
+struct Coloring {
+  std::vector<Color> colors;
+  std::vector<std::pair<std::string, Color>> legend;
+  std::optional<std::pair<double, double>> ramp;
+  std::string title;
+};
+
+const Color kMissing = rgb(0xBBBBBB);
+
+Coloring categorical(const std::vector<std::string>& labels,
+                     std::vector<std::string> order, const std::string& title) {
+  Coloring c;
+  c.title = title;
+  std::map<std::string, Color> color_of;
+  std::size_t k = 0;
+  for (const auto& name : order) {
+    if (name.empty()) continue;
+    color_of[name] = category_color(k++);
+    c.legend.emplace_back(name, color_of[name]);
+  }
+  bool any_missing = false;
+  for (const auto& l : labels) {
+    if (l.empty()) any_missing = true;
+    c.colors.push_back(l.empty() ? kMissing : color_of.at(l));
+  }
+  if (any_missing) c.legend.emplace_back("missing", kMissing);
+  return c;
+}
+
+Coloring color_cells(const Dataset& real, const Dataset* generated,
+                     const EmbeddingPlotOptions& o, std::vector<std::string>& warnings) {
+  const std::size_t nr = static_cast<std::size_t>(real.n_cells());
+  const std::size_t ng = generated ? static_cast<std::size_t>(generated->n_cells()) : 0;
+  const bool origin = o.color_by.empty() || o.color_by == "origin";
+  if (origin && (generated || !real.obs.find("origin"))) {
+    std::vector<std::string> labels(nr, o.real_name);
+    labels.insert(labels.end(), ng, o.generated_name);
+    return categorical(labels, {o.real_name, o.generated_name}, "");
+  }
+  const std::string key = origin ? "origin" : o.color_by;
+  const Column* rc = real.obs.find(key);
+  const Column* gc = generated ? generated->obs.find(key) : nullptr;
+  if (!rc && !gc) {
+    std::string where = real.source;
+    if (generated) where += " or " + generated->source;
+    throw InputError("--color-by: column '" + key + "' is not in the obs of " + where +
+                     "; available: " + join_names(real.obs.column_names()));
+  }
+  if (generated && (!rc || !gc))
+    warnings.push_back("column '" + key + "' is only in " + (rc ? real.source : generated->source) +
+                       "; the other cells are drawn as missing");
+
+  auto is_numeric = [](const Column* c) {
+    return !c || c->kind == ColumnKind::number || c->kind == ColumnKind::integer;
+  };
+  // Distinct values, to decide whether an integer column is a code or a quantity.
+  std::map<std::string, int> distinct;
+  for (const Column* c : {rc, gc})
+    if (c)
+      for (std::size_t i = 0; i < c->size() && distinct.size() <= 1000; ++i) ++distinct[c->text(i)];
+  const bool any_number = (rc && rc->kind == ColumnKind::number) || (gc && gc->kind == ColumnKind::number);
+  const bool numeric = is_numeric(rc) && is_numeric(gc) &&
+                       (any_number || static_cast<std::int64_t>(distinct.size()) > o.max_categories);
+  if (numeric) {
+    std::vector<double> v;
+    auto add = [&](const Column* c, std::size_t n) {
+      for (std::size_t i = 0; i < n; ++i)
+        v.push_back(!c ? NAN
+                       : c->kind == ColumnKind::number ? c->numbers[i]
+                                                       : static_cast<double>(c->integers[i]));
+    };
+    add(rc, nr);
+    add(gc, ng);
+    double lo = INFINITY, hi = -INFINITY;
+    for (double x : v)
+      if (std::isfinite(x)) lo = std::min(lo, x), hi = std::max(hi, x);
+    if (!(lo <= hi)) lo = 0, hi = 1;
+    Coloring c;
+    c.title = key;
+    c.ramp = std::make_pair(lo, hi);
+    for (double x : v)
+      c.colors.push_back(std::isfinite(x) ? ramp_color(hi > lo ? (x - lo) / (hi - lo) : 0.5)
+                                          : kMissing);
+    if (std::any_of(v.begin(), v.end(), [](double x) { return !std::isfinite(x); }))
+      c.legend.emplace_back("missing", kMissing);
+    return c;
+  }
+  std::vector<std::string> labels;
+  auto add = [&](const Column* c, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) labels.push_back(c ? c->text(i) : std::string());
+  };
+  add(rc, nr);
+  add(gc, ng);
+  // Category order: a categorical column's own order, else sorted (numerically for integers).
+  std::vector<std::string> order;
+  for (const Column* c : {rc, gc})
+    if (c && c->kind == ColumnKind::categorical)
+      for (const auto& cat : c->categories)
+        if (std::find(order.begin(), order.end(), cat) == order.end()) order.push_back(cat);
+  std::vector<std::string> rest;
+  for (const auto& [name, n] : distinct)
+    if (std::find(order.begin(), order.end(), name) == order.end()) rest.push_back(name);
+  if (is_numeric(rc) && is_numeric(gc))
+    std::sort(rest.begin(), rest.end(), [](const std::string& a, const std::string& b) {
+      return std::stoll(a) < std::stoll(b);
+    });
+  order.insert(order.end(), rest.begin(), rest.end());
+  // Only categories present in the cells drawn get a legend entry.
+  std::map<std::string, int> present;
+  for (const auto& l : labels) ++present[l];
+  order.erase(std::remove_if(order.begin(), order.end(),
+                             [&](const std::string& s) { return !present.count(s); }),
+              order.end());
+  if (static_cast<std::int64_t>(order.size()) > o.max_categories)
+    throw InputError("--color-by: column '" + key + "' has " + std::to_string(order.size()) +
+                     " distinct values; at most " + std::to_string(o.max_categories) +
+                     " can be told apart by colour");
+  return categorical(labels, order, key);
+}
+
+std::string percent(double f) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f%%", 100 * f);
+  return buf;
+}
+
+}  // namespace
+
+EmbeddingFigure embedding_figure(const Dataset& real, const Dataset* generated,
+                                 const EmbeddingPlotOptions& o) {
+  if (o.n_top_genes < 2) throw InputError("--n-top-genes must be at least 2");
+  if (!(o.scale_factor > 0)) throw InputError("scale factor must be positive");
+  EmbeddingFigure out{Figure(1, 1, 560, 430), {}, {}, {}, 0, {}};
+  // Colours first: a bad column should fail before the PCA's work.
+  const Coloring coloring = color_cells(real, generated, o, out.warnings);
+
+  // Shared genes by name (all of the real data's genes without a generated set).
+  std::vector<std::int64_t> real_to(static_cast<std::size_t>(real.n_genes()), -1);
+  std::vector<std::int64_t> gen_to(generated ? static_cast<std::size_t>(generated->n_genes()) : 0,
+                                   -1);
+  std::int64_t n_shared = 0;
+  if (generated) {
+    std::unordered_map<std::string, std::int64_t> gen_col;
+    for (std::size_t j = 0; j < generated->var.index.size(); ++j)
+      gen_col.emplace(generated->var.index[j], static_cast<std::int64_t>(j));
+    for (std::size_t j = 0; j < real.var.index.size(); ++j) {
+      auto it = gen_col.find(real.var.index[j]);
+      if (it == gen_col.end()) continue;
+      real_to[j] = n_shared;
+      gen_to[static_cast<std::size_t>(it->second)] = n_shared++;
+    }
+  } else {
+    std::iota(real_to.begin(), real_to.end(), 0);
+    n_shared = real.n_genes();
+  }
+  if (n_shared < 2)
+    throw InputError((generated ? real.source + " and " + generated->source + " share " : real.source + " has ") +
+                     std::to_string(n_shared) + " genes; an embedding needs at least 2");
+
+  Sparse s;
+  append_lognorm(s, real.X, real_to, o.scale_factor);
+  if (generated) append_lognorm(s, generated->X, gen_to, o.scale_factor);
+  const auto n = static_cast<std::int64_t>(s.indptr.size()) - 1;
+  if (n < 3) throw InputError("an embedding needs at least 3 cells; got " + std::to_string(n));
+
+  // The most variable genes of the pooled log-normalised values (ties by gene order).
+  const auto g = static_cast<std::size_t>(n_shared);
+  std::vector<double> sum(g, 0), sumsq(g, 0);
+  for (std::size_t k = 0; k < s.genes.size(); ++k) {
+    sum[static_cast<std::size_t>(s.genes[k])] += s.values[k];
+    sumsq[static_cast<std::size_t>(s.genes[k])] += s.values[k] * s.values[k];
+  }
+  std::vector<double> var(g);
+  for (std::size_t j = 0; j < g; ++j) {
+    const double m = sum[j] / static_cast<double>(n);
+    var[j] = (sumsq[j] - static_cast<double>(n) * m * m) / static_cast<double>(n - 1);
+  }
+  std::vector<std::int64_t> order(g);
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](std::int64_t a, std::int64_t b) {
+    return var[static_cast<std::size_t>(a)] > var[static_cast<std::size_t>(b)];
+  });
+  const auto k = static_cast<std::int64_t>(std::min<std::size_t>(g, static_cast<std::size_t>(o.n_top_genes)));
+  std::vector<std::int64_t> column(g, -1);
+  for (std::int64_t c = 0; c < k; ++c) column[static_cast<std::size_t>(order[static_cast<std::size_t>(c)])] = c;
+  out.n_genes_used = k;
+
+  torch::Tensor x = torch::zeros({n, k}, torch::kFloat32);
+  auto xa = x.accessor<float, 2>();
+  for (std::int64_t i = 0; i < n; ++i)
+    for (auto p = s.indptr[static_cast<std::size_t>(i)]; p < s.indptr[static_cast<std::size_t>(i) + 1]; ++p) {
+      const std::int64_t c = column[static_cast<std::size_t>(s.genes[static_cast<std::size_t>(p)])];
+      if (c >= 0) xa[i][c] = static_cast<float>(s.values[static_cast<std::size_t>(p)]);
+    }
+  analysis::PcaOptions po;
+  po.n_components = 2;
+  po.seed = o.seed;
+  const analysis::PcaResult pca = analysis::run_pca(x, po);
+  const torch::Tensor scores = pca.scores.to(torch::kFloat64).contiguous();
+  const auto sa = scores.accessor<double, 2>();
+  for (std::int64_t i = 0; i < n; ++i) {
+    out.x.push_back(sa[i][0]);
+    out.y.push_back(pca.n_components > 1 ? sa[i][1] : 0.0);
+  }
+  const torch::Tensor ratio = pca.explained_variance_ratio.to(torch::kFloat64);
+  for (std::int64_t c = 0; c < pca.n_components; ++c) out.explained_variance_ratio.push_back(ratio[c].item<double>());
+
+  // Drawn in a seeded random order so neither data set (nor any category) hides the others.
+  std::vector<std::int64_t> draw(static_cast<std::size_t>(n));
+  std::iota(draw.begin(), draw.end(), 0);
+  Rng rng(o.seed ^ 0x9E3779B97F4A7C15ULL);
+  rng.shuffle(draw);
+  std::vector<double> px, py;
+  std::vector<Color> pc;
+  const double alpha = n > 20000 ? 0.55 : n > 3000 ? 0.7 : 0.85;
+  for (std::int64_t i : draw) {
+    px.push_back(out.x[static_cast<std::size_t>(i)]);
+    py.push_back(out.y[static_cast<std::size_t>(i)]);
+    pc.push_back(coloring.colors[static_cast<std::size_t>(i)].with_alpha(alpha));
+  }
+  const double radius = std::clamp(3.4 - 0.55 * std::log10(static_cast<double>(n)), 0.9, 2.6);
+
+  Axes& ax = out.figure.axes(0, 0);
+  ax.points(std::move(px), std::move(py), std::move(pc), radius);
+  for (const auto& [label, color] : coloring.legend) ax.legend_entry(label, color);
+  if (coloring.ramp) ax.colorbar(coloring.ramp->first, coloring.ramp->second, coloring.title);
+  ax.set_legend(LegendPlacement::outside_right);
+  const auto evr = out.explained_variance_ratio;
+  ax.set_xlabel("PC1" + (evr.size() > 0 ? " (" + percent(evr[0]) + " of variance)" : ""));
+  ax.set_ylabel("PC2" + (evr.size() > 1 ? " (" + percent(evr[1]) + " of variance)" : ""));
+  std::string title = o.title;
+  if (title.empty()) title = generated ? "PCA of real and generated cells" : "PCA of cells";
+  ax.set_title(title);
+  std::string sub = std::to_string(real.n_cells()) + " " + o.real_name;
+  if (generated) sub += " + " + std::to_string(generated->n_cells()) + " " + o.generated_name;
+  sub += " cells; " + std::to_string(k) + " most variable of " + std::to_string(n_shared) +
+         (generated ? " shared" : "") + " genes, log-normalized";
+  if (!coloring.title.empty()) sub += "; colour: " + coloring.title;
+  ax.set_subtitle(sub);
+  return out;
+}
+
+}  // namespace cellvae::plot
