@@ -83,6 +83,9 @@ CellGenerator::CellGenerator(const pipeline::TrainedModel& model, const Generate
   if (options.library_size) provenance_["library_size"] = *options.library_size;
   if (options.component) provenance_["component"] = *options.component;
   if (sampler_ == SamplerKind::gmm) fit_mixtures(options);
+  if (sampler_ == SamplerKind::prior && cfg.prior == model::PriorKind::gaussian_mixture &&
+      !options.component && model_.preprocess.labels)
+    tie_components_to_labels();
 }
 
 std::string CellGenerator::values_description() const {
@@ -220,6 +223,29 @@ void CellGenerator::fit_mixtures(const GenerateOptions& options) {
   provenance_["mixtures"] = mixtures;
 }
 
+void CellGenerator::tie_components_to_labels() {
+  // The mixture prior's components are learned without labels, so a label's cells spread over
+  // the components in their own proportions: p(y = k | label) = the mean prior responsibility
+  // of the label's training cells. Drawing y from it keeps generated cells of a label in that
+  // label's part of the latent space.
+  torch::NoGradGuard no_grad;
+  const torch::Tensor r = module_->prior()
+                              .responsibilities(model_.training.latent_mean.to(
+                                  module_->prior().parameters().empty()
+                                      ? torch::kFloat
+                                      : module_->prior().parameters().front().scalar_type()))
+                              .to(torch::kDouble);
+  nlohmann::json tied = nlohmann::json::object();
+  for (const auto& [label, rows] : by_label_) {
+    if (label < 0) continue;
+    const torch::Tensor w = r.index_select(0, torch::tensor(rows, torch::kInt64)).mean(0);
+    component_given_label_[label] = w;
+    tied[model_.preprocess.labels->encoder.name(label)] =
+        w.argmax().item<std::int64_t>();
+  }
+  provenance_["main_component_per_label"] = tied;
+}
+
 GeneratedChunk CellGenerator::next(std::int64_t max_cells) {
   GeneratedChunk chunk;
   const model::ModelConfig& cfg = module_->config();
@@ -256,7 +282,27 @@ torch::Tensor CellGenerator::sample_latent(std::int64_t begin, std::int64_t end,
   const std::int64_t n = end - begin;
   const std::int64_t d = module_->config().latent_dim;
   if (sampler_ == SamplerKind::prior) {
-    return module_->prior().sample(n, generator_, options_.component).z.to(torch::kFloat);
+    if (component_given_label_.empty())
+      return module_->prior().sample(n, generator_, options_.component).z.to(torch::kFloat);
+    // A component per cell from p(y | label), then z from that component, in groups.
+    std::map<std::int32_t, std::vector<std::int64_t>> rows_of_label;
+    for (std::int64_t i = begin; i < end; ++i)
+      rows_of_label[labels_[static_cast<std::size_t>(i)]].push_back(i - begin);
+    std::map<std::int64_t, std::vector<std::int64_t>> rows_of_component;
+    for (const auto& [label, rows] : rows_of_label) {
+      const torch::Tensor k = torch::multinomial(component_given_label_.at(label),
+                                                 static_cast<std::int64_t>(rows.size()), true,
+                                                 generator_);
+      for (std::size_t j = 0; j < rows.size(); ++j)
+        rows_of_component[k[static_cast<std::int64_t>(j)].item<std::int64_t>()].push_back(rows[j]);
+    }
+    torch::Tensor z = torch::empty({n, d}, torch::kFloat);
+    for (const auto& [k, rows] : rows_of_component) {
+      const torch::Tensor draws =
+          module_->prior().sample(static_cast<std::int64_t>(rows.size()), generator_, k).z;
+      z.index_copy_(0, torch::tensor(rows, torch::kInt64), draws.to(torch::kFloat));
+    }
+    return z;
   }
   if (sampler_ == SamplerKind::posterior) {
     const std::int64_t n_from = from_->counts.n_rows;

@@ -251,6 +251,33 @@ TEST(CellGenerator, MixturePriorModelSamplesAChosenComponent) {
   EXPECT_TRUE(contains(cvt::error_of([&] { cg::CellGenerator g(m, o); }), "--component"));
 }
 
+TEST(CellGenerator, MixturePriorSamplesFollowTheLabelsComponents) {
+  // The GMVAE's components are learned without labels; drawing y from p(y | label) keeps a
+  // label's generated cells where that label's training cells are.
+  const cp::FitResult& fit = fitted("gmvae");
+  const cp::TrainedModel& m = fit.model;
+  cg::GenerateOptions o;
+  o.n_cells = 600;
+  cg::CellGenerator gen(m, o);
+  ASSERT_TRUE(gen.provenance().contains("main_component_per_label"));
+  EXPECT_EQ(gen.provenance().at("main_component_per_label").size(), 3u);
+  std::vector<std::int32_t> labels;
+  const CsrMatrix x = generate_all(m, o, &labels, 200);
+
+  const cellvae::Dataset data = simulated_groups();
+  const cellvae::ApplyStateResult real = cellvae::apply_preprocess_state(m.preprocess, data);
+  const CsrMatrix real_x = cellvae::select_rows(real.data.X, fit.train_cells);
+  std::vector<std::int32_t> real_labels;
+  for (auto r : fit.train_cells) real_labels.push_back(real.label_codes[static_cast<std::size_t>(r)]);
+  cellvae::analysis::PcaOptions pca_options;
+  pca_options.n_components = 10;
+  const auto pca = cellvae::analysis::run_pca(log_cpm(real_x), pca_options);
+  const double agreement = nearest_centroid_agreement(
+      cellvae::analysis::pca_transform(pca, log_cpm(x)), labels,
+      label_centroids(pca.scores, real_labels, 3));
+  EXPECT_GT(agreement, 0.8);
+}
+
 TEST(CellGenerator, PosteriorSamplerCyclesThroughTheGivenCells) {
   const cp::FitResult& fit = fitted("scvi");
   const cellvae::Dataset data = simulated_groups();

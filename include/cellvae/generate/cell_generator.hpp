@@ -65,6 +65,7 @@ class CellGenerator {
  private:
   void plan_labels_and_batches(const GenerateOptions& options);
   void fit_mixtures(const GenerateOptions& options);
+  void tie_components_to_labels();
   torch::Tensor sample_latent(std::int64_t begin, std::int64_t end,
                               std::vector<std::int64_t>& sources);
   // The cells' log library as the decoder takes it (cells x 1), and each library in `library`
@@ -92,6 +93,8 @@ class CellGenerator {
   std::vector<std::int64_t> all_training_;
   // gmm sampler: one mixture per label code (-1: all cells).
   std::map<std::int32_t, analysis::GaussianMixture> mixtures_;
+  // prior sampler of a mixture-prior model with labels: p(component | label) per label code.
+  std::map<std::int32_t, torch::Tensor> component_given_label_;
 
   Rng rng_;
   torch::Generator generator_;

@@ -17,7 +17,8 @@ enum class SamplerKind {
   /// posterior means of the training cells, one mixture per label when the training cells have
   /// labels; new cells are decoded from its draws.
   gmm,
-  /// The model's prior: N(0, I), or p(y) p(z|y) of a Gaussian-mixture prior.
+  /// The model's prior: N(0, I), or p(y) p(z|y) of a Gaussian-mixture prior; with labels,
+  /// y is drawn from p(y | label), the mean prior responsibility of the label's training cells.
   prior,
   /// scVI's posterior predictive: one draw of q(z|x) per given real cell (not new cells: each
   /// is a noisy copy of a real one).
