@@ -14,7 +14,7 @@ echo "== simulate: 2,000 cells x 1,000 genes, 4 cell groups, 2 batches" >&2
 "$cellvae" info "$out/simulated.h5ad"
 echo "== augment: fit (scvi preset, conditioned on group and batch), generate 1,000 cells" >&2
 "$cellvae" augment "$out/simulated.h5ad" -o "$out/augmented.h5ad" -n 1000 --preset scvi \
-  --label-key group --batch-key batch --n-top-genes 500 --epochs 100 --seed 1 --force
+  --label-key group --batch-key batch --n-top-genes 500 --seed 1 --force
 "$cellvae" info "$out/augmented.h5ad"
 echo "== demo outputs in $out: augmented.h5ad (real + generated cells, obs 'origin')," >&2
 echo "   augmented_run/ (model/, test_cells.txt, metrics.json, metrics.txt)" >&2
