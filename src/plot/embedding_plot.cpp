@@ -294,9 +294,9 @@ EmbeddingFigure embedding_figure(const Dataset& real, const Dataset* generated,
   ax.set_title(title);
   std::string sub = std::to_string(real.n_cells()) + " " + o.real_name;
   if (generated) sub += " + " + std::to_string(generated->n_cells()) + " " + o.generated_name;
-  sub += " cells; " + std::to_string(k) + " most variable of " + std::to_string(n_shared) +
-         (generated ? " shared" : "") + " genes, log-normalized";
-  if (!coloring.title.empty()) sub += "; colour: " + coloring.title;
+  // Short enough to fit above the panel when the legend takes the right side.
+  sub += " cells; top " + std::to_string(k) + " of " + std::to_string(n_shared) +
+         (generated ? " shared" : "") + " genes";
   ax.set_subtitle(sub);
   return out;
 }
