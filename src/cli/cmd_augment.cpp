@@ -78,8 +78,12 @@ void add_augment_command(CLI::App& app) {
   auto args = std::make_shared<Args>();
   CLI::App* cmd = app.add_subcommand(
       "augment",
-      "Fit a model to DATA and write DATA's cells plus N generated ones (the main job): "
-      "holds out test cells, keeps the model and metrics in a run folder");
+      "The main job: fit DATA, write its cells plus N generated ones, model and metrics");
+  cmd->footer(
+      "Holds out --test-fraction of the cells (stratified by --label-key), fits a model on the "
+      "rest, generates -n cells, writes DATA's cells (origin = real) and the new ones (origin = "
+      "generated) to OUTPUT, and keeps the model, the held-out cell names, the fidelity metrics "
+      "(generated vs held-out cells) and a summary in the run folder.");
   cmd->add_option("DATA", args->in, "count matrix: .h5ad, 10x .h5 or folder, .csv, .tsv")
       ->required();
   cmd->add_option("-o,--output", args->out,

@@ -61,10 +61,10 @@ void add_cluster_command(CLI::App& app) {
   };
   auto args = std::make_shared<Args>();
   CLI::App* cmd = app.add_subcommand(
-      "cluster",
-      "Cluster cells in a trained model's latent space (posterior means of z): k-means, a "
-      "Gaussian mixture, or a GMVAE's own mixture components; with --label-key, agreement with "
-      "an annotation (adjusted Rand index, normalized mutual information)");
+      "cluster", "Cluster cells in the latent space (k-means, Gaussian mixture, GMVAE components)");
+  cmd->footer(
+      "Clusters the posterior means of z. With --label-key, reports the agreement with an "
+      "annotation (adjusted Rand index, normalized mutual information).");
   add_model_data_args(cmd, args->io);
   cmd->add_option("--method", args->method,
                   "kmeans (k-means++ with restarts), gmm (Gaussian mixture; K by BIC over 1..9 "

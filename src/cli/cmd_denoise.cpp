@@ -20,12 +20,12 @@ void add_denoise_command(CLI::App& app) {
   };
   auto args = std::make_shared<Args>();
   CLI::App* cmd = app.add_subcommand(
-      "denoise",
-      "Denoised (expected) expression of each cell: the mean of the model's likelihood (mu for "
-      "poisson/nb, (1 - pi) mu for zip/zinb) decoded at the posterior mean of z (one "
-      "deterministic decode, no sampling), for the model's genes. Count models decode each cell "
-      "at its own total count unless --library-size is given; VAExprs-style models give "
-      "log2-normalized values. Output keeps DATA's cells and obs");
+      "denoise", "Expected (denoised) expression of each cell, optionally as if from another batch");
+  cmd->footer(
+      "The mean of the model's likelihood (mu for poisson/nb, (1 - pi) mu for zip/zinb) decoded "
+      "at the posterior mean of z (one deterministic decode, no sampling), for the model's genes. "
+      "Count models decode each cell at its own total count unless --library-size is given; "
+      "VAExprs-style models give log2-normalized values. The output keeps DATA's cells and obs.");
   add_model_data_args(cmd, args->io);
   cmd->add_option("-o,--output", args->out,
                   "output: .h5ad, .csv, .tsv, or a folder name for a 10x matrix folder")

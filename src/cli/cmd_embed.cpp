@@ -32,13 +32,13 @@ void add_embed_command(CLI::App& app) {
   };
   auto args = std::make_shared<Args>();
   CLI::App* cmd = app.add_subcommand(
-      "embed",
-      "Embed cells in a trained model's latent space (posterior means of z). .h5ad output: "
-      "DATA's cells and obs with the embedding in obsm['X_cellvae'] (for scanpy: "
+      "embed", "Latent coordinates of cells (posterior means) in obsm['X_cellvae'] for scanpy");
+  cmd->footer(
+      ".h5ad output: DATA's cells and obs with the embedding in obsm['X_cellvae'] (scanpy: "
       "sc.pp.neighbors(adata, use_rep='X_cellvae')); a Gaussian-mixture-prior model also adds "
-      "obs['cellvae_cluster'] (most probable component) and "
-      "obsm['cellvae_cluster_probabilities'] (q(y|x)). .csv/.tsv output: the embedding itself, "
-      "cells x latent dimensions (columns cellvae_1..D)");
+      "obs['cellvae_cluster'] (most probable component) and obsm['cellvae_cluster_probabilities'] "
+      "(q(y|x)). .csv/.tsv output: the embedding itself, cells x latent dimensions (columns "
+      "cellvae_1..D).");
   add_model_data_args(cmd, args->io);
   cmd->add_option("-o,--output", args->out, "output: .h5ad, or .csv/.tsv for the embedding alone")
       ->required();

@@ -47,8 +47,10 @@ void add_evaluate_command(CLI::App& app) {
   auto& o = args->options;
   CLI::App* cmd = app.add_subcommand(
       "evaluate",
-      "Score generated cells against real ones: marginal distributions, joint structure "
-      "(MMD, classifier AUC), per-label scores, memorisation; a real-vs-real control row");
+      "Score generated cells against held-out real ones (AUC 0.5 = indistinguishable)");
+  cmd->footer(
+      "Marginal distributions, joint structure (MMD, classifier AUC on principal components), "
+      "per-label scores, label transfer and memorisation; with --control, a real-vs-real row.");
   cmd->add_option("REAL", args->real, "real cells held out from training (any input format)")
       ->required();
   cmd->add_option("GENERATED", args->generated, "generated cells (any input format)")->required();

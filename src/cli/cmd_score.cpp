@@ -28,8 +28,11 @@ void add_score_command(CLI::App& app) {
   };
   auto args = std::make_shared<Args>();
   CLI::App* cmd = app.add_subcommand(
-      "score", "Held-out scores of a model on cells it did not train on: mean ELBO, "
-               "reconstruction error, KL and importance-sampled log-likelihood per cell (JSON)");
+      "score", "Held-out ELBO and importance-sampled log-likelihood per cell (JSON)");
+  cmd->footer(
+      "Scores cells the model did not train on: mean ELBO, reconstruction error and KL per cell, "
+      "and log p(x) estimated with --samples importance samples: how models and likelihoods "
+      "are compared.");
   cmd->add_option("MODEL_DIR", args->model, "model directory written by 'cellvae fit'")
       ->required();
   cmd->add_option("DATA", args->in, "cells to score (any input format)")->required();
