@@ -10,6 +10,7 @@
 
 #include "cellvae/enum_names.hpp"
 #include "cellvae/error.hpp"
+#include "cellvae/json_fields.hpp"
 
 namespace cellvae::model {
 namespace {
@@ -90,73 +91,6 @@ void check(const ModelConfig& c, bool resolved) {
 
 constexpr const char* kWhat = "model config";
 
-struct Reader {
-  const json& j;
-
-  const json* find(const char* key) const {
-    auto it = j.find(key);
-    return it == j.end() ? nullptr : &*it;
-  }
-  [[noreturn]] static void bad(const char* key, const char* expected) {
-    throw InputError(std::string(kWhat) + ": key '" + key + "' must be " + expected);
-  }
-  static std::int64_t to_int64(const json& v, const char* key) {
-    if (!v.is_number_integer()) bad(key, "an integer");
-    if (v.is_number_unsigned() &&
-        v.get<std::uint64_t>() >
-            static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
-      bad(key, "an integer in range");
-    return v.get<std::int64_t>();
-  }
-  void integer(const char* key, std::int64_t& out) const {
-    if (const json* v = find(key)) out = to_int64(*v, key);
-  }
-  void integers(const char* key, std::vector<std::int64_t>& out) const {
-    if (const json* v = find(key)) {
-      if (!v->is_array()) bad(key, "an array of integers");
-      std::vector<std::int64_t> values;
-      for (const json& e : *v) {
-        if (!e.is_number_integer()) bad(key, "an array of integers");
-        values.push_back(to_int64(e, key));
-      }
-      out = std::move(values);
-    }
-  }
-  void number(const char* key, double& out) const {
-    if (const json* v = find(key)) {
-      if (!v->is_number()) bad(key, "a number");
-      out = v->get<double>();
-    }
-  }
-  void boolean(const char* key, bool& out) const {
-    if (const json* v = find(key)) {
-      if (!v->is_boolean()) bad(key, "true or false");
-      out = v->get<bool>();
-    }
-  }
-  void seed(const char* key, std::uint64_t& out) const {
-    if (const json* v = find(key)) {
-      if (v->is_number_unsigned())
-        out = v->get<std::uint64_t>();
-      else if (v->is_number_integer() && v->get<std::int64_t>() >= 0)
-        out = static_cast<std::uint64_t>(v->get<std::int64_t>());
-      else
-        bad(key, "a non-negative integer");
-    }
-  }
-  template <class Parse, class T>
-  void name(const char* key, Parse parse, T& out) const {
-    if (const json* v = find(key)) {
-      if (!v->is_string()) bad(key, "a string");
-      try {
-        out = parse(v->get<std::string>());
-      } catch (const InputError& e) {
-        throw InputError(std::string(kWhat) + ": key '" + key + "': " + e.what());
-      }
-    }
-  }
-};
-
 }  // namespace
 
 std::string_view to_string(InputKind kind) { return name_of(kInputNames, kind); }
@@ -197,18 +131,9 @@ json model_config_to_json(const ModelConfig& c) {
 }
 
 ModelConfig model_config_from_json(const json& j) {
-  if (!j.is_object()) throw InputError(std::string(kWhat) + " must be a JSON object");
-  const json known = model_config_to_json(ModelConfig{});
-  for (auto it = j.begin(); it != j.end(); ++it) {
-    if (!known.contains(it.key())) {
-      std::vector<std::string> names;
-      for (auto k = known.begin(); k != known.end(); ++k) names.push_back(k.key());
-      throw InputError(std::string(kWhat) + ": unknown key '" + it.key() +
-                       "'; known: " + join_names(names, names.size()));
-    }
-  }
+  const JsonFields r(j, kWhat);
+  r.require_known_keys(model_config_to_json(ModelConfig{}));
   ModelConfig c;
-  const Reader r{j};
   r.integer("n_genes", c.n_genes);
   r.integer("n_labels", c.n_labels);
   r.integer("n_batches", c.n_batches);

@@ -11,6 +11,7 @@
 
 #include "cellvae/enum_names.hpp"
 #include "cellvae/error.hpp"
+#include "cellvae/json_fields.hpp"
 
 namespace cellvae::train {
 namespace {
@@ -42,83 +43,6 @@ void check_int(bool ok, const char* flag, const char* rule, std::int64_t got) {
   if (!ok) invalid(flag, rule, std::to_string(got));
 }
 
-// Reads `key` of `j` into `out` when present; InputError naming the key when mistyped.
-struct Reader {
-  const json& j;
-
-  const json* find(const char* key) const {
-    auto it = j.find(key);
-    return it == j.end() ? nullptr : &*it;
-  }
-  [[noreturn]] static void bad(const char* key, const char* expected) {
-    throw InputError(std::string("training options: key '") + key + "' must be " + expected);
-  }
-  void number(const char* key, double& out) const {
-    if (const json* v = find(key)) {
-      if (!v->is_number()) bad(key, "a number");
-      out = v->get<double>();
-    }
-  }
-  void integer(const char* key, std::int64_t& out) const {
-    if (const json* v = find(key)) {
-      if (!v->is_number_integer()) bad(key, "an integer");
-      if (v->is_number_unsigned() &&
-          v->get<std::uint64_t>() >
-              static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
-        bad(key, "an integer in range");
-      out = v->get<std::int64_t>();
-    }
-  }
-  void optional_integer(const char* key, std::optional<std::int64_t>& out) const {
-    if (const json* v = find(key)) {
-      if (v->is_null()) {
-        out.reset();
-        return;
-      }
-      std::int64_t x = 0;
-      integer(key, x);
-      out = x;
-    }
-  }
-  void optional_number(const char* key, std::optional<double>& out) const {
-    if (const json* v = find(key)) {
-      if (v->is_null()) {
-        out.reset();
-        return;
-      }
-      double x = 0;
-      number(key, x);
-      out = x;
-    }
-  }
-  void boolean(const char* key, bool& out) const {
-    if (const json* v = find(key)) {
-      if (!v->is_boolean()) bad(key, "true or false");
-      out = v->get<bool>();
-    }
-  }
-  void seed(const char* key, std::uint64_t& out) const {
-    if (const json* v = find(key)) {
-      if (v->is_number_unsigned())
-        out = v->get<std::uint64_t>();
-      else if (v->is_number_integer() && v->get<std::int64_t>() >= 0)
-        out = static_cast<std::uint64_t>(v->get<std::int64_t>());
-      else
-        bad(key, "a non-negative integer");
-    }
-  }
-  template <class Parse, class T>
-  void name(const char* key, Parse parse, T& out) const {
-    if (const json* v = find(key)) {
-      if (!v->is_string()) bad(key, "a string");
-      try {
-        out = parse(v->get<std::string>());
-      } catch (const InputError& e) {
-        throw InputError(std::string("training options: key '") + key + "': " + e.what());
-      }
-    }
-  }
-};
 
 template <class T>
 json optional_json(const std::optional<T>& v) {
@@ -190,18 +114,9 @@ json train_options_to_json(const TrainOptions& o) {
 }
 
 TrainOptions train_options_from_json(const json& j) {
-  if (!j.is_object()) throw InputError("training options must be a JSON object");
-  const json known = train_options_to_json(TrainOptions{});
-  for (auto it = j.begin(); it != j.end(); ++it) {
-    if (!known.contains(it.key())) {
-      std::vector<std::string> names;
-      for (auto k = known.begin(); k != known.end(); ++k) names.push_back(k.key());
-      throw InputError("training options: unknown key '" + it.key() + "'; known: " +
-                       join_names(names, names.size()));
-    }
-  }
+  const JsonFields r(j, "training options");
+  r.require_known_keys(train_options_to_json(TrainOptions{}));
   TrainOptions o;
-  const Reader r{j};
   r.name("optimizer", parse_optimizer_kind, o.optimizer);
   r.number("learning_rate", o.learning_rate);
   r.number("weight_decay", o.weight_decay);
@@ -224,7 +139,7 @@ TrainOptions train_options_from_json(const json& j) {
   r.optional_integer("threads", threads);
   if (threads) {
     if (*threads < std::numeric_limits<int>::min() || *threads > std::numeric_limits<int>::max())
-      Reader::bad("threads", "an integer in range");
+      r.bad("threads", "an integer in range");
     o.threads = static_cast<int>(*threads);
   }
   r.name("device", parse_device_kind, o.device);
