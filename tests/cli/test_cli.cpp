@@ -8,10 +8,8 @@ namespace cvt = cellvae::testing;
 namespace fs = std::filesystem;
 
 namespace {
-bool contains(const std::string& s, const std::string& part) {
-  return s.find(part) != std::string::npos;
-}
-std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
+using cellvae::testing::contains;
+using cellvae::testing::quoted;
 }  // namespace
 
 TEST(Cli, VersionAndHelp) {
@@ -50,17 +48,17 @@ TEST(Cli, MissingFileExitsTwo) {
 TEST(Cli, SimulateThenInfo) {
   cvt::ScratchDir dir;
   const auto sim = dir / "sim.h5ad";
-  auto r = cvt::run_cellvae("simulate -o " + q(sim) +
+  auto r = cvt::run_cellvae("simulate -o " + quoted(sim) +
                             " --cells 300 --genes 120 --groups 3 --batches 2 --seed 5");
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  r = cvt::run_cellvae("info " + q(sim));
+  r = cvt::run_cellvae("info " + quoted(sim));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_TRUE(contains(r.output, "cells       300")) << r.output;
   EXPECT_TRUE(contains(r.output, "genes       120")) << r.output;
   EXPECT_TRUE(contains(r.output, "integers (counts)")) << r.output;
   EXPECT_TRUE(contains(r.output, "group")) << r.output;
   EXPECT_TRUE(contains(r.output, "3 categories")) << r.output;
-  r = cvt::run_cellvae("info --json " + q(sim));
+  r = cvt::run_cellvae("info --json " + quoted(sim));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_TRUE(contains(r.output, "\"cells\": 300")) << r.output;
 }
@@ -70,7 +68,7 @@ TEST(Cli, EverySimulateOptionChangesTheOutput) {
   const std::string base = " --cells 60 --genes 30";
   auto make = [&](const std::string& name, const std::string& extra) {
     const auto p = dir / (name + ".csv");
-    const auto r = cvt::run_cellvae("simulate -o " + q(p) + base + extra);
+    const auto r = cvt::run_cellvae("simulate -o " + quoted(p) + base + extra);
     EXPECT_EQ(r.exit_code, 0) << r.output;
     return cvt::read_text(p);
   };
@@ -89,14 +87,14 @@ TEST(Cli, EverySimulateOptionChangesTheOutput) {
 TEST(Cli, ConvertRoundTripThroughCsvAndTenx) {
   cvt::ScratchDir dir;
   const auto sim = dir / "sim.h5ad";
-  ASSERT_EQ(cvt::run_cellvae("simulate -o " + q(sim) + " --cells 80 --genes 40").exit_code, 0);
-  auto r = cvt::run_cellvae("convert " + q(sim) + " " + q(dir / "t.csv") + " --genes-as-rows");
+  ASSERT_EQ(cvt::run_cellvae("simulate -o " + quoted(sim) + " --cells 80 --genes 40").exit_code, 0);
+  auto r = cvt::run_cellvae("convert " + quoted(sim) + " " + quoted(dir / "t.csv") + " --genes-as-rows");
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  r = cvt::run_cellvae("convert " + q(dir / "t.csv") + " " + q(dir / "tenx") + " --transpose");
+  r = cvt::run_cellvae("convert " + quoted(dir / "t.csv") + " " + quoted(dir / "tenx") + " --transpose");
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  r = cvt::run_cellvae("convert " + q(dir / "tenx") + " " + q(dir / "back.csv"));
+  r = cvt::run_cellvae("convert " + quoted(dir / "tenx") + " " + quoted(dir / "back.csv"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  r = cvt::run_cellvae("convert " + q(sim) + " " + q(dir / "direct.csv"));
+  r = cvt::run_cellvae("convert " + quoted(sim) + " " + quoted(dir / "direct.csv"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_EQ(cvt::read_text(dir / "back.csv"), cvt::read_text(dir / "direct.csv"));
 }
@@ -105,20 +103,20 @@ TEST(Cli, FailedConvertLeavesExistingOutputUntouched) {
   cvt::ScratchDir dir;
   cvt::write_text(dir / "out.csv", "precious");
   cvt::write_text(dir / "bad.csv", ",g1,g2\nc1,1,2\nc2,3\n");  // ragged row
-  auto r = cvt::run_cellvae("convert " + q(dir / "bad.csv") + " " + q(dir / "out.csv"));
+  auto r = cvt::run_cellvae("convert " + quoted(dir / "bad.csv") + " " + quoted(dir / "out.csv"));
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_TRUE(contains(r.output, "bad.csv")) << r.output;
   EXPECT_EQ(cvt::read_text(dir / "out.csv"), "precious");
   // Nothing else was left behind (no temporary files).
   EXPECT_EQ(std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator()), 2);
-  r = cvt::run_cellvae("convert " + q(dir / "out.csv") + " " + q(dir / "no/such/dir/x.h5ad"));
+  r = cvt::run_cellvae("convert " + quoted(dir / "out.csv") + " " + quoted(dir / "no/such/dir/x.h5ad"));
   EXPECT_EQ(r.exit_code, 2) << r.output;
 }
 
 TEST(Cli, InfoReportsNonCountValues) {
   cvt::ScratchDir dir;
   cvt::write_text(dir / "neg.csv", ",g1,g2\nc1,1,-2\nc2,0.5,3\n");
-  const auto r = cvt::run_cellvae("info " + q(dir / "neg.csv"));
+  const auto r = cvt::run_cellvae("info " + quoted(dir / "neg.csv"));
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_TRUE(contains(r.output, "non-integer")) << r.output;
   EXPECT_TRUE(contains(r.output, "NEGATIVE")) << r.output;
@@ -127,7 +125,7 @@ TEST(Cli, InfoReportsNonCountValues) {
 TEST(Cli, LayerOnlyAppliesToH5ad) {
   cvt::ScratchDir dir;
   cvt::write_text(dir / "x.csv", ",g1\nc1,1\n");
-  const auto r = cvt::run_cellvae("info --layer counts " + q(dir / "x.csv"));
+  const auto r = cvt::run_cellvae("info --layer counts " + quoted(dir / "x.csv"));
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_TRUE(contains(r.output, "--layer")) << r.output;
 }
@@ -135,10 +133,10 @@ TEST(Cli, LayerOnlyAppliesToH5ad) {
 TEST(Cli, DuplicateNamesAreMadeUniqueWithAWarning) {
   cvt::ScratchDir dir;
   cvt::write_text(dir / "dup.csv", ",g1,g1,g2\nc1,1,2,0\nc2,0,3,4\n");
-  const auto r = cvt::run_cellvae("info " + q(dir / "dup.csv"));
+  const auto r = cvt::run_cellvae("info " + quoted(dir / "dup.csv"));
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_TRUE(contains(r.output, "warning: 1 duplicate gene names made unique")) << r.output;
-  ASSERT_EQ(cvt::run_cellvae("convert " + q(dir / "dup.csv") + " " + q(dir / "u.csv")).exit_code,
+  ASSERT_EQ(cvt::run_cellvae("convert " + quoted(dir / "dup.csv") + " " + quoted(dir / "u.csv")).exit_code,
             0);
   EXPECT_EQ(cvt::read_text(dir / "u.csv").substr(0, 12), ",g1,g1-1,g2\n");
 }
@@ -146,21 +144,21 @@ TEST(Cli, DuplicateNamesAreMadeUniqueWithAWarning) {
 TEST(Cli, PreprocessRejectsNonCountsUnlessAllowed) {
   cvt::ScratchDir dir;
   cvt::write_text(dir / "frac.csv", ",g1,g2\nc1,1,2.5\nc2,3,4\n");
-  auto r = cvt::run_cellvae("preprocess " + q(dir / "frac.csv") + " -o " + q(dir / "o.h5ad"));
+  auto r = cvt::run_cellvae("preprocess " + quoted(dir / "frac.csv") + " -o " + quoted(dir / "o.h5ad"));
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_TRUE(contains(r.output, "non-integer value 2.5 at cell 'c1'")) << r.output;
   EXPECT_FALSE(fs::exists(dir / "o.h5ad"));
-  r = cvt::run_cellvae("preprocess " + q(dir / "frac.csv") + " -o " + q(dir / "o.h5ad") +
+  r = cvt::run_cellvae("preprocess " + quoted(dir / "frac.csv") + " -o " + quoted(dir / "o.h5ad") +
                        " --allow-non-integer");
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_TRUE(fs::exists(dir / "o.h5ad"));
   cvt::write_text(dir / "neg.csv", ",g1,g2\nc1,1,2\nc2,-3,4\n");
-  r = cvt::run_cellvae("preprocess " + q(dir / "neg.csv") + " -o " + q(dir / "n.h5ad") +
+  r = cvt::run_cellvae("preprocess " + quoted(dir / "neg.csv") + " -o " + quoted(dir / "n.h5ad") +
                        " --allow-non-integer");
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_TRUE(contains(r.output, "negative value -3 at cell 'c2'")) << r.output;
   cvt::write_text(dir / "nan.csv", ",g1,g2\nc1,1,NA\nc2,3,4\n");
-  r = cvt::run_cellvae("preprocess " + q(dir / "nan.csv") + " -o " + q(dir / "n.h5ad"));
+  r = cvt::run_cellvae("preprocess " + quoted(dir / "nan.csv") + " -o " + quoted(dir / "n.h5ad"));
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_TRUE(contains(r.output, "non-finite value nan")) << r.output;
 }
@@ -168,20 +166,20 @@ TEST(Cli, PreprocessRejectsNonCountsUnlessAllowed) {
 TEST(Cli, PreprocessSelectsGenesAndWritesState) {
   cvt::ScratchDir dir;
   const auto sim = dir / "sim.h5ad";
-  ASSERT_EQ(cvt::run_cellvae("simulate -o " + q(sim) + " --cells 300 --genes 200 --batches 2")
+  ASSERT_EQ(cvt::run_cellvae("simulate -o " + quoted(sim) + " --cells 300 --genes 200 --batches 2")
                 .exit_code, 0);
-  auto r = cvt::run_cellvae("preprocess " + q(sim) + " -o " + q(dir / "p.h5ad") + " --state " +
-                            q(dir / "state.json") +
+  auto r = cvt::run_cellvae("preprocess " + quoted(sim) + " -o " + quoted(dir / "p.h5ad") + " --state " +
+                            quoted(dir / "state.json") +
                             " --n-top-genes 50 --batch-key batch --label-key group");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_TRUE(contains(r.output, "50 of 200 genes")) << r.output;
   const std::string state = cvt::read_text(dir / "state.json");
   EXPECT_TRUE(contains(state, "\"batch\"")) << state.substr(0, 400);
   EXPECT_TRUE(contains(state, "\"group1\"")) << state.substr(0, 400);
-  r = cvt::run_cellvae("info " + q(dir / "p.h5ad"));
+  r = cvt::run_cellvae("info " + quoted(dir / "p.h5ad"));
   EXPECT_TRUE(contains(r.output, "genes       50")) << r.output;
   // A wrong column name is a usage error that lists the available columns.
-  r = cvt::run_cellvae("preprocess " + q(sim) + " -o " + q(dir / "p2.h5ad") +
+  r = cvt::run_cellvae("preprocess " + quoted(sim) + " -o " + quoted(dir / "p2.h5ad") +
                        " --batch-key donor");
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_TRUE(contains(r.output, "'donor'")) << r.output;

@@ -15,17 +15,15 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace {
-bool contains(const std::string& s, const std::string& part) {
-  return s.find(part) != std::string::npos;
-}
-std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
+using cellvae::testing::contains;
+using cellvae::testing::quoted;
 
 /// Simulated counts shared by the tests of this file (written once).
 const fs::path& simulated() {
   static cvt::ScratchDir dir;
   static const fs::path path = [] {
     fs::path p = dir / "sim.h5ad";
-    auto r = cvt::run_cellvae("simulate -o " + q(p) +
+    auto r = cvt::run_cellvae("simulate -o " + quoted(p) +
                               " --cells 400 --genes 60 --groups 3 --batches 2 --seed 3");
     EXPECT_EQ(r.exit_code, 0) << r.output;
     return p;
@@ -62,7 +60,7 @@ class FitPreset : public ::testing::TestWithParam<const char*> {};
 TEST_P(FitPreset, WritesTheModelDirectoryWithAFallingLoss) {
   cvt::ScratchDir dir;
   const auto model = dir / "model";
-  auto r = cvt::run_cellvae("fit " + q(simulated()) + " -o " + q(model) + " --preset " +
+  auto r = cvt::run_cellvae("fit " + quoted(simulated()) + " -o " + quoted(model) + " --preset " +
                             GetParam() + " --label-key group --batch-key batch" + kFast +
                             " --batch-size 64 --kl-warmup 0");
   ASSERT_EQ(r.exit_code, 0) << r.output;
@@ -86,7 +84,7 @@ INSTANTIATE_TEST_SUITE_P(Presets, FitPreset, ::testing::Values("vaexprs", "scvi"
 
 TEST(CliFit, PresetsSetTheirPublishedConfiguration) {
   cvt::ScratchDir dir;
-  auto r = cvt::run_cellvae("fit " + q(simulated()) + " -o " + q(dir / "v") +
+  auto r = cvt::run_cellvae("fit " + quoted(simulated()) + " -o " + quoted(dir / "v") +
                             " --preset vaexprs --epochs 1 --quiet");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const json v = read_json(dir / "v" / "model.json").at("fit");
@@ -95,7 +93,7 @@ TEST(CliFit, PresetsSetTheirPublishedConfiguration) {
   EXPECT_EQ(v.at("model").at("encoder_hidden"), json::array({256}));
   EXPECT_EQ(v.at("training").at("batch_size"), 32);
 
-  r = cvt::run_cellvae("fit " + q(simulated()) + " -o " + q(dir / "g") +
+  r = cvt::run_cellvae("fit " + quoted(simulated()) + " -o " + quoted(dir / "g") +
                        " --preset gmvae --label-key group --epochs 1 --quiet");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const json g = read_json(dir / "g" / "model.json").at("fit").at("model");
@@ -107,17 +105,17 @@ TEST(CliFit, PresetsSetTheirPublishedConfiguration) {
 TEST(CliFit, SameSeedGivesIdenticalWeightsAndScores) {
   cvt::ScratchDir dir;
   const std::string base =
-      "fit " + q(simulated()) + " --batch-key batch --epochs 6 --threads 1 --quiet -o ";
-  ASSERT_EQ(cvt::run_cellvae(base + q(dir / "a") + " --seed 11").exit_code, 0);
-  ASSERT_EQ(cvt::run_cellvae(base + q(dir / "b") + " --seed 11").exit_code, 0);
-  ASSERT_EQ(cvt::run_cellvae(base + q(dir / "c") + " --seed 12").exit_code, 0);
+      "fit " + quoted(simulated()) + " --batch-key batch --epochs 6 --threads 1 --quiet -o ";
+  ASSERT_EQ(cvt::run_cellvae(base + quoted(dir / "a") + " --seed 11").exit_code, 0);
+  ASSERT_EQ(cvt::run_cellvae(base + quoted(dir / "b") + " --seed 11").exit_code, 0);
+  ASSERT_EQ(cvt::run_cellvae(base + quoted(dir / "c") + " --seed 12").exit_code, 0);
   EXPECT_EQ(cvt::read_text(dir / "a" / "weights.pt"), cvt::read_text(dir / "b" / "weights.pt"));
   EXPECT_NE(cvt::read_text(dir / "a" / "weights.pt"), cvt::read_text(dir / "c" / "weights.pt"));
 
   // Scoring the saved models (a load each time) with the same seed gives the same numbers.
   for (const char* m : {"a", "b"}) {
-    auto r = cvt::run_cellvae("score " + q(dir / m) + " " + q(simulated()) +
-                              " --samples 30 --threads 1 -o " + q(dir / (std::string(m) + ".json")));
+    auto r = cvt::run_cellvae("score " + quoted(dir / m) + " " + quoted(simulated()) +
+                              " --samples 30 --threads 1 -o " + quoted(dir / (std::string(m) + ".json")));
     ASSERT_EQ(r.exit_code, 0) << r.output;
   }
   const json sa = read_json(dir / "a.json"), sb = read_json(dir / "b.json");
@@ -136,7 +134,7 @@ TEST(CliFit, SameSeedGivesIdenticalWeightsAndScores) {
 TEST(CliFit, ExistingOutputIsKeptUnlessForce) {
   cvt::ScratchDir dir;
   const auto model = dir / "model";
-  const std::string base = "fit " + q(simulated()) + " -o " + q(model) + kFast;
+  const std::string base = "fit " + quoted(simulated()) + " -o " + quoted(model) + kFast;
   ASSERT_EQ(cvt::run_cellvae(base).exit_code, 0);
   const std::string weights = cvt::read_text(model / "weights.pt");
   auto r = cvt::run_cellvae(base + " --latent-dim 3");
@@ -153,8 +151,8 @@ TEST(CliFit, ConfigFileThenFlags) {
   const auto config = dir / "config.json";
   cvt::write_text(config, R"({"model": {"latent_dim": 4, "encoder_hidden": [32, 16]},
                               "training": {"learning_rate": 0.005}})");
-  auto r = cvt::run_cellvae("fit " + q(simulated()) + " -o " + q(dir / "m") + " --config " +
-                            q(config) + " --lr 0.002" + kFast);
+  auto r = cvt::run_cellvae("fit " + quoted(simulated()) + " -o " + quoted(dir / "m") + " --config " +
+                            quoted(config) + " --lr 0.002" + kFast);
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const json fit = read_json(dir / "m" / "model.json").at("fit");
   EXPECT_EQ(fit.at("model").at("latent_dim"), 4);
@@ -163,13 +161,13 @@ TEST(CliFit, ConfigFileThenFlags) {
 
   // The saved 'fit' block is itself a valid config that reproduces the same weights.
   cvt::write_text(dir / "saved.json", fit.dump());
-  r = cvt::run_cellvae("fit " + q(simulated()) + " -o " + q(dir / "m2") + " --config " +
-                       q(dir / "saved.json") + " --quiet");
+  r = cvt::run_cellvae("fit " + quoted(simulated()) + " -o " + quoted(dir / "m2") + " --config " +
+                       quoted(dir / "saved.json") + " --quiet");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_EQ(cvt::read_text(dir / "m" / "weights.pt"), cvt::read_text(dir / "m2" / "weights.pt"));
 
   cvt::write_text(config, R"({"model": {"latent_dimension": 4}})");
-  r = cvt::run_cellvae("fit " + q(simulated()) + " -o " + q(dir / "m3") + " --config " + q(config));
+  r = cvt::run_cellvae("fit " + quoted(simulated()) + " -o " + quoted(dir / "m3") + " --config " + quoted(config));
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_TRUE(contains(r.output, "latent_dimension")) << r.output;
   EXPECT_FALSE(fs::exists(dir / "m3"));
@@ -177,7 +175,7 @@ TEST(CliFit, ConfigFileThenFlags) {
 
 TEST(CliFit, BadOptionsNameTheOption) {
   cvt::ScratchDir dir;
-  const std::string base = "fit " + q(simulated()) + " -o " + q(dir / "m") + " --epochs 1 ";
+  const std::string base = "fit " + quoted(simulated()) + " -o " + quoted(dir / "m") + " --epochs 1 ";
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"--kl-weight -1", "--kl-weight"},
       {"--latent-dim 0", "--latent-dim"},
@@ -207,26 +205,26 @@ TEST(CliFit, CountLikelihoodRejectsNonIntegerData) {
   for (int i = 0; i < 40; ++i)
     text += "c" + std::to_string(i) + "," + std::to_string(i % 5) + ".5,1,2\n";
   cvt::write_text(csv, text);
-  auto r = cvt::run_cellvae("fit " + q(csv) + " -o " + q(dir / "m") + " --preset scvi --epochs 1");
+  auto r = cvt::run_cellvae("fit " + quoted(csv) + " -o " + quoted(dir / "m") + " --preset scvi --epochs 1");
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_TRUE(contains(r.output, "zinb")) << r.output;
   EXPECT_TRUE(contains(r.output, "integer")) << r.output;
   // A likelihood for continuous values accepts them when asked.
-  r = cvt::run_cellvae("fit " + q(csv) + " -o " + q(dir / "m") +
+  r = cvt::run_cellvae("fit " + quoted(csv) + " -o " + quoted(dir / "m") +
                        " --preset vaexprs --allow-non-integer --epochs 1 --quiet");
   EXPECT_EQ(r.exit_code, 0) << r.output;
 }
 
 TEST(CliScore, RejectsDataWithOtherGenesAndAMissingModel) {
   cvt::ScratchDir dir;
-  ASSERT_EQ(cvt::run_cellvae("fit " + q(simulated()) + " -o " + q(dir / "m") + kFast).exit_code,
+  ASSERT_EQ(cvt::run_cellvae("fit " + quoted(simulated()) + " -o " + quoted(dir / "m") + kFast).exit_code,
             0);
   const auto other = dir / "other.h5ad";
-  ASSERT_EQ(cvt::run_cellvae("simulate -o " + q(other) + " --cells 50 --genes 20").exit_code, 0);
-  auto r = cvt::run_cellvae("score " + q(dir / "m") + " " + q(other));
+  ASSERT_EQ(cvt::run_cellvae("simulate -o " + quoted(other) + " --cells 50 --genes 20").exit_code, 0);
+  auto r = cvt::run_cellvae("score " + quoted(dir / "m") + " " + quoted(other));
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_TRUE(contains(r.output, "gene")) << r.output;
-  r = cvt::run_cellvae("score " + q(dir / "nope") + " " + q(other));
+  r = cvt::run_cellvae("score " + quoted(dir / "nope") + " " + quoted(other));
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_TRUE(contains(r.output, "nope")) << r.output;
 }

@@ -12,20 +12,18 @@ namespace cvt = cellvae::testing;
 namespace fs = std::filesystem;
 
 namespace {
-bool contains(const std::string& s, const std::string& part) {
-  return s.find(part) != std::string::npos;
-}
-std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
+using cellvae::testing::contains;
+using cellvae::testing::quoted;
 
 struct Fixture {
   cvt::ScratchDir dir;
   fs::path data = dir / "sim.h5ad";
   fs::path model = dir / "model";
   Fixture() {
-    auto r = cvt::run_cellvae("simulate -o " + q(data) +
+    auto r = cvt::run_cellvae("simulate -o " + quoted(data) +
                               " --cells 400 --genes 60 --groups 3 --batches 2 --seed 3");
     EXPECT_EQ(r.exit_code, 0) << r.output;
-    r = cvt::run_cellvae("fit " + q(data) + " -o " + q(model) +
+    r = cvt::run_cellvae("fit " + quoted(data) + " -o " + quoted(model) +
                          " --label-key group --batch-key batch --epochs 8 --threads 1 --quiet");
     EXPECT_EQ(r.exit_code, 0) << r.output;
   }
@@ -49,7 +47,7 @@ TEST(CliGenerate, WritesAnnotatedCountsWithTheModelsGenes) {
   const Fixture& f = fixture();
   cvt::ScratchDir dir;
   const auto out = dir / "gen.h5ad";
-  auto r = cvt::run_cellvae("generate " + q(f.model) + " -n 150 -o " + q(out) + " --seed 4");
+  auto r = cvt::run_cellvae("generate " + quoted(f.model) + " -n 150 -o " + quoted(out) + " --seed 4");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_TRUE(contains(r.output, "latent mixture for group1")) << r.output;
   const cellvae::Dataset gen = cellvae::read_dataset(out);
@@ -75,10 +73,10 @@ TEST(CliGenerate, SameSeedSameFileContent) {
   const Fixture& f = fixture();
   cvt::ScratchDir dir;
   for (const char* name : {"a.h5ad", "b.h5ad"})
-    ASSERT_EQ(cvt::run_cellvae("generate " + q(f.model) + " -n 80 -q --seed 2 -o " + q(dir / name))
+    ASSERT_EQ(cvt::run_cellvae("generate " + quoted(f.model) + " -n 80 -q --seed 2 -o " + quoted(dir / name))
                   .exit_code,
               0);
-  ASSERT_EQ(cvt::run_cellvae("generate " + q(f.model) + " -n 80 -q --seed 3 -o " + q(dir / "c.h5ad"))
+  ASSERT_EQ(cvt::run_cellvae("generate " + quoted(f.model) + " -n 80 -q --seed 3 -o " + quoted(dir / "c.h5ad"))
                 .exit_code,
             0);
   const auto a = cellvae::read_dataset(dir / "a.h5ad"), b = cellvae::read_dataset(dir / "b.h5ad"),
@@ -93,8 +91,8 @@ TEST(CliGenerate, LabelCountsBatchAndLibrarySize) {
   const Fixture& f = fixture();
   cvt::ScratchDir dir;
   const auto out = dir / "gen.h5ad";
-  auto r = cvt::run_cellvae("generate " + q(f.model) + " -q --labels 'group1=5,group3=7' " +
-                            "--batch batch2 --library-size 1000 --mean -o " + q(out));
+  auto r = cvt::run_cellvae("generate " + quoted(f.model) + " -q --labels 'group1=5,group3=7' " +
+                            "--batch batch2 --library-size 1000 --mean -o " + quoted(out));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const cellvae::Dataset gen = cellvae::read_dataset(out);
   EXPECT_EQ(gen.n_cells(), 12);  // -n from the label counts
@@ -110,8 +108,8 @@ TEST(CliGenerate, WithRealCellsFirstAndCsvWithAnObsTable) {
   const Fixture& f = fixture();
   cvt::ScratchDir dir;
   const auto out = dir / "both.csv";
-  auto r = cvt::run_cellvae("generate " + q(f.model) + " -n 20 -q --with-real " + q(f.data) +
-                            " -o " + q(out));
+  auto r = cvt::run_cellvae("generate " + quoted(f.model) + " -n 20 -q --with-real " + quoted(f.data) +
+                            " -o " + quoted(out));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const cellvae::Dataset both = cellvae::read_dataset(out);
   EXPECT_EQ(both.n_cells(), 420);
@@ -126,8 +124,8 @@ TEST(CliGenerate, WithRealCellsFirstAndCsvWithAnObsTable) {
 TEST(CliGenerate, PosteriorSamplerDrawsAroundTheGivenCells) {
   const Fixture& f = fixture();
   cvt::ScratchDir dir;
-  auto r = cvt::run_cellvae("generate " + q(f.model) + " -q --sampler posterior --from " +
-                            q(f.data) + " -o " + q(dir / "pp.h5ad"));
+  auto r = cvt::run_cellvae("generate " + quoted(f.model) + " -q --sampler posterior --from " +
+                            quoted(f.data) + " -o " + quoted(dir / "pp.h5ad"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const cellvae::Dataset pp = cellvae::read_dataset(dir / "pp.h5ad");
   const cellvae::Dataset real = cellvae::read_dataset(f.data);
@@ -138,7 +136,7 @@ TEST(CliGenerate, PosteriorSamplerDrawsAroundTheGivenCells) {
 TEST(CliGenerate, ErrorsNameTheFlagAndKeepExistingOutputs) {
   const Fixture& f = fixture();
   cvt::ScratchDir dir;
-  const std::string base = "generate " + q(f.model) + " -o " + q(dir / "g.h5ad") + " ";
+  const std::string base = "generate " + quoted(f.model) + " -o " + quoted(dir / "g.h5ad") + " ";
   auto r = cvt::run_cellvae(base + "--labels 'T cells=3'");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_TRUE(contains(r.output, "--labels")) << r.output;
@@ -152,7 +150,7 @@ TEST(CliGenerate, ErrorsNameTheFlagAndKeepExistingOutputs) {
   r = cvt::run_cellvae(base + "--sampler magic");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_TRUE(contains(r.output, "--sampler")) << r.output;
-  r = cvt::run_cellvae("generate " + q(dir / "nomodel") + " -o " + q(dir / "g.h5ad"));
+  r = cvt::run_cellvae("generate " + quoted(dir / "nomodel") + " -o " + quoted(dir / "g.h5ad"));
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_TRUE(contains(r.output, "nomodel")) << r.output;
   EXPECT_FALSE(fs::exists(dir / "g.h5ad"));
@@ -171,7 +169,7 @@ TEST(CliAugment, FitsGeneratesAndKeepsTheRunFolder) {
   const Fixture& f = fixture();
   cvt::ScratchDir dir;
   const auto out = dir / "augmented.h5ad";
-  auto r = cvt::run_cellvae("augment " + q(f.data) + " -n 120 -o " + q(out) +
+  auto r = cvt::run_cellvae("augment " + quoted(f.data) + " -n 120 -o " + quoted(out) +
                             " --label-key group --batch-key batch --epochs 5 --threads 1 -q");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const cellvae::Dataset aug = cellvae::read_dataset(out);
@@ -191,7 +189,7 @@ TEST(CliAugment, FitsGeneratesAndKeepsTheRunFolder) {
   EXPECT_TRUE(contains(metrics, "random_forest")) << metrics.substr(0, 400);
 
   // Nothing is replaced without --force.
-  r = cvt::run_cellvae("augment " + q(f.data) + " -n 10 -o " + q(out) + " --epochs 1 -q");
+  r = cvt::run_cellvae("augment " + quoted(f.data) + " -n 10 -o " + quoted(out) + " --epochs 1 -q");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(cellvae::read_dataset(out).n_cells(), 520);
 }

@@ -17,10 +17,8 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace {
-bool contains(const std::string& s, const std::string& part) {
-  return s.find(part) != std::string::npos;
-}
-std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
+using cellvae::testing::contains;
+using cellvae::testing::quoted;
 
 const char* kFast = " --epochs 3 --threads 1 --quiet --seed 5 --batch-size 64 --kl-warmup 0";
 
@@ -33,7 +31,7 @@ struct Fixture {
   fs::path nb_dir = dir / "nb";
   fs::path gmvae_dir = dir / "gmvae";
   Fixture() {
-    auto r = cvt::run_cellvae("simulate -o " + q(data) +
+    auto r = cvt::run_cellvae("simulate -o " + quoted(data) +
                               " --cells 150 --genes 40 --groups 3 --batches 2 --seed 4");
     EXPECT_EQ(r.exit_code, 0) << r.output;
   }
@@ -52,7 +50,7 @@ struct Fixture {
 
  private:
   bool fit(const fs::path& out, const std::string& flags) const {
-    auto r = cvt::run_cellvae("fit " + q(data) + " -o " + q(out) + flags + kFast);
+    auto r = cvt::run_cellvae("fit " + quoted(data) + " -o " + quoted(out) + flags + kFast);
     EXPECT_EQ(r.exit_code, 0) << r.output;
     return true;
   }
@@ -81,7 +79,7 @@ TEST(CliEmbed, WritesTheEmbeddingToObsmKeepingCellsAndObs) {
   const Fixture& f = fx();
   cvt::ScratchDir dir;
   const auto out = dir / "embedded.h5ad";
-  auto r = cvt::run_cellvae("embed " + q(f.nb()) + " " + q(f.data) + " -o " + q(out) +
+  auto r = cvt::run_cellvae("embed " + quoted(f.nb()) + " " + quoted(f.data) + " -o " + quoted(out) +
                             " --threads 1 --batch-size 33");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const cellvae::Dataset in = cellvae::read_dataset(f.data);
@@ -101,7 +99,7 @@ TEST(CliEmbed, WritesTheEmbeddingToObsmKeepingCellsAndObs) {
   for (double v : z.values) EXPECT_TRUE(std::isfinite(v));
 
   // The chunk size changes the embedding only by rounding; --all-genes keeps every input gene.
-  r = cvt::run_cellvae("embed " + q(f.nb()) + " " + q(f.data) + " -o " + q(dir / "all.h5ad") +
+  r = cvt::run_cellvae("embed " + quoted(f.nb()) + " " + quoted(f.data) + " -o " + quoted(dir / "all.h5ad") +
                        " --threads 1 --all-genes");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const cellvae::Dataset all = cellvae::read_dataset(dir / "all.h5ad");
@@ -111,7 +109,7 @@ TEST(CliEmbed, WritesTheEmbeddingToObsmKeepingCellsAndObs) {
   for (std::size_t i = 0; i < z_all.size(); ++i) EXPECT_NEAR(z_all[i], z.values[i], 1e-5);
 
   // An existing output is kept without --force.
-  r = cvt::run_cellvae("embed " + q(f.nb()) + " " + q(f.data) + " -o " + q(out));
+  r = cvt::run_cellvae("embed " + quoted(f.nb()) + " " + quoted(f.data) + " -o " + quoted(out));
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_TRUE(contains(r.output, "--force")) << r.output;
 }
@@ -121,14 +119,14 @@ TEST(CliEmbed, CsvOutputIsTheEmbeddingTable) {
   cvt::ScratchDir dir;
   const auto out = dir / "z.csv";
   auto r =
-      cvt::run_cellvae("embed " + q(f.nb()) + " " + q(f.data) + " -o " + q(out) + " --threads 1");
+      cvt::run_cellvae("embed " + quoted(f.nb()) + " " + quoted(f.data) + " -o " + quoted(out) + " --threads 1");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const cellvae::Dataset t = cellvae::read_dataset(out);
   EXPECT_EQ(t.n_cells(), 150);
   EXPECT_EQ(t.var.index,
             (std::vector<std::string>{"cellvae_1", "cellvae_2", "cellvae_3", "cellvae_4"}));
   EXPECT_EQ(t.obs.index, cellvae::read_dataset(f.data).obs.index);
-  r = cvt::run_cellvae("embed " + q(f.nb()) + " " + q(f.data) + " -o " + q(dir / "folder"));
+  r = cvt::run_cellvae("embed " + quoted(f.nb()) + " " + quoted(f.data) + " -o " + quoted(dir / "folder"));
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_TRUE(contains(r.output, "10x")) << r.output;
 }
@@ -137,7 +135,7 @@ TEST(CliEmbed, MixturePriorAddsClustersAndProbabilities) {
   const Fixture& f = fx();
   cvt::ScratchDir dir;
   const auto out = dir / "g.h5ad";
-  auto r = cvt::run_cellvae("embed " + q(f.gmvae()) + " " + q(f.data) + " -o " + q(out) +
+  auto r = cvt::run_cellvae("embed " + quoted(f.gmvae()) + " " + quoted(f.data) + " -o " + quoted(out) +
                             " --threads 1");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const cellvae::Dataset e = cellvae::read_dataset(out);
@@ -166,7 +164,7 @@ TEST(CliDenoise, WritesExpectedExpressionForTheModelsGenes) {
   const Fixture& f = fx();
   cvt::ScratchDir dir;
   const auto out = dir / "d.h5ad";
-  auto r = cvt::run_cellvae("denoise " + q(f.nb()) + " " + q(f.data) + " -o " + q(out) +
+  auto r = cvt::run_cellvae("denoise " + quoted(f.nb()) + " " + quoted(f.data) + " -o " + quoted(out) +
                             " --threads 1 --library-size 1000");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const cellvae::Dataset d = cellvae::read_dataset(out);
@@ -177,7 +175,7 @@ TEST(CliDenoise, WritesExpectedExpressionForTheModelsGenes) {
   EXPECT_FALSE(cellvae::is_integer_valued(d.X));
 
   // Counterfactual batch: different values, same shape; as CSV.
-  r = cvt::run_cellvae("denoise " + q(f.nb()) + " " + q(f.data) + " -o " + q(dir / "b.csv") +
+  r = cvt::run_cellvae("denoise " + quoted(f.nb()) + " " + quoted(f.data) + " -o " + quoted(dir / "b.csv") +
                        " --threads 1 --library-size 1000 --transform-batch batch2");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const cellvae::Dataset b = cellvae::read_dataset(dir / "b.csv");
@@ -189,12 +187,12 @@ TEST(CliDenoise, WritesExpectedExpressionForTheModelsGenes) {
 TEST(CliDenoise, BatchErrorsNameTheBatches) {
   const Fixture& f = fx();
   cvt::ScratchDir dir;
-  auto r = cvt::run_cellvae("denoise " + q(f.nb()) + " " + q(f.data) + " -o " + q(dir / "x.h5ad") +
+  auto r = cvt::run_cellvae("denoise " + quoted(f.nb()) + " " + quoted(f.data) + " -o " + quoted(dir / "x.h5ad") +
                             " --transform-batch batch7");
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_TRUE(contains(r.output, "batch7")) << r.output;
   EXPECT_TRUE(contains(r.output, "batch1, batch2")) << r.output;
-  r = cvt::run_cellvae("denoise " + q(f.gmvae()) + " " + q(f.data) + " -o " + q(dir / "x.h5ad") +
+  r = cvt::run_cellvae("denoise " + quoted(f.gmvae()) + " " + quoted(f.data) + " -o " + quoted(dir / "x.h5ad") +
                        " --transform-batch batch1");
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_TRUE(contains(r.output, "not conditioned on batches")) << r.output;
@@ -204,9 +202,9 @@ TEST(CliDenoise, BatchErrorsNameTheBatches) {
 TEST(CliCluster, WritesAssignmentsAndMetrics) {
   const Fixture& f = fx();
   cvt::ScratchDir dir;
-  auto r = cvt::run_cellvae("cluster " + q(f.nb()) + " " + q(f.data) +
-                            " --threads 1 -k 3 --label-key group -o " + q(dir / "c.csv") + " -o " +
-                            q(dir / "c.json"));
+  auto r = cvt::run_cellvae("cluster " + quoted(f.nb()) + " " + quoted(f.data) +
+                            " --threads 1 -k 3 --label-key group -o " + quoted(dir / "c.csv") + " -o " +
+                            quoted(dir / "c.json"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_TRUE(contains(r.output, "ARI")) << r.output;
   const auto lines = lines_of(dir / "c.csv");
@@ -223,12 +221,12 @@ TEST(CliCluster, WritesAssignmentsAndMetrics) {
   EXPECT_TRUE(j.contains("normalized_mutual_information"));
 
   // gmm with K by BIC, and the GMVAE's own components.
-  r = cvt::run_cellvae("cluster " + q(f.nb()) + " " + q(f.data) + " --threads 1 --method gmm -o " +
-                       q(dir / "g.json"));
+  r = cvt::run_cellvae("cluster " + quoted(f.nb()) + " " + quoted(f.data) + " --threads 1 --method gmm -o " +
+                       quoted(dir / "g.json"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_TRUE(json::parse(cvt::read_text(dir / "g.json")).at("selected_by_bic").get<bool>());
-  r = cvt::run_cellvae("cluster " + q(f.gmvae()) + " " + q(f.data) +
-                       " --threads 1 --method model -o " + q(dir / "m.json"));
+  r = cvt::run_cellvae("cluster " + quoted(f.gmvae()) + " " + quoted(f.data) +
+                       " --threads 1 --method model -o " + quoted(dir / "m.json"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_EQ(json::parse(cvt::read_text(dir / "m.json")).at("clusters"), 3);
 }
@@ -237,16 +235,16 @@ TEST(CliCluster, ErrorsNameTheKeyMethodOrOutput) {
   const Fixture& f = fx();
   cvt::ScratchDir dir;
   auto r =
-      cvt::run_cellvae("cluster " + q(f.nb()) + " " + q(f.data) + " -k 3 --label-key cell_type");
+      cvt::run_cellvae("cluster " + quoted(f.nb()) + " " + quoted(f.data) + " -k 3 --label-key cell_type");
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_TRUE(contains(r.output, "cell_type")) << r.output;
-  r = cvt::run_cellvae("cluster " + q(f.nb()) + " " + q(f.data) + " --method model");
+  r = cvt::run_cellvae("cluster " + quoted(f.nb()) + " " + quoted(f.data) + " --method model");
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_TRUE(contains(r.output, "--method model")) << r.output;
-  r = cvt::run_cellvae("cluster " + q(f.nb()) + " " + q(f.data) + " --method leiden");
+  r = cvt::run_cellvae("cluster " + quoted(f.nb()) + " " + quoted(f.data) + " --method leiden");
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_TRUE(contains(r.output, "leiden")) << r.output;
-  r = cvt::run_cellvae("cluster " + q(f.nb()) + " " + q(f.data) + " -o " + q(dir / "c.parquet"));
+  r = cvt::run_cellvae("cluster " + quoted(f.nb()) + " " + quoted(f.data) + " -o " + quoted(dir / "c.parquet"));
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_TRUE(contains(r.output, "c.parquet")) << r.output;
 }
@@ -255,11 +253,11 @@ TEST(CliLatent, DataWithOtherGenesIsRejected) {
   const Fixture& f = fx();
   cvt::ScratchDir dir;
   const auto other = dir / "other.h5ad";
-  ASSERT_EQ(cvt::run_cellvae("simulate -o " + q(other) + " --cells 30 --genes 10").exit_code, 0);
+  ASSERT_EQ(cvt::run_cellvae("simulate -o " + quoted(other) + " --cells 30 --genes 10").exit_code, 0);
   for (const std::string& cmd :
-       {"embed " + q(f.nb()) + " " + q(other) + " -o " + q(dir / "e.h5ad"),
-        "denoise " + q(f.nb()) + " " + q(other) + " -o " + q(dir / "d.h5ad"),
-        "cluster " + q(f.nb()) + " " + q(other) + " -k 2"}) {
+       {"embed " + quoted(f.nb()) + " " + quoted(other) + " -o " + quoted(dir / "e.h5ad"),
+        "denoise " + quoted(f.nb()) + " " + quoted(other) + " -o " + quoted(dir / "d.h5ad"),
+        "cluster " + quoted(f.nb()) + " " + quoted(other) + " -k 2"}) {
     auto r = cvt::run_cellvae(cmd);
     EXPECT_EQ(r.exit_code, 2) << cmd << "\n" << r.output;
     EXPECT_TRUE(contains(r.output, "gene")) << cmd << "\n" << r.output;

@@ -19,9 +19,7 @@ using cellvae::CsrMatrix;
 
 namespace {
 
-bool contains(const std::string& s, const std::string& part) {
-  return s.find(part) != std::string::npos;
-}
+using cellvae::testing::contains;
 
 cellvae::Dataset simulated_groups() {
   cellvae::SimulateOptions o;
@@ -100,6 +98,30 @@ torch::Tensor label_centroids(const torch::Tensor& x, const std::vector<std::int
   return c;
 }
 
+// Labels of the model's training cells, in training-row order.
+std::vector<std::int32_t> training_labels(const cp::FitResult& fit) {
+  const cellvae::ApplyStateResult real =
+      cellvae::apply_preprocess_state(fit.model.preprocess, simulated_groups());
+  std::vector<std::int32_t> labels;
+  for (auto r : fit.train_cells) labels.push_back(real.label_codes[static_cast<std::size_t>(r)]);
+  return labels;
+}
+
+// Fraction of generated cells nearest (in a 10-component PCA of log-normalized counts fitted
+// on the training cells) to the centroid of real training cells of their own label.
+double pca_label_agreement(const cp::FitResult& fit, const CsrMatrix& gen,
+                           const std::vector<std::int32_t>& gen_labels) {
+  const cellvae::ApplyStateResult real =
+      cellvae::apply_preprocess_state(fit.model.preprocess, simulated_groups());
+  const CsrMatrix real_x = cellvae::select_rows(real.data.X, fit.train_cells);
+  cellvae::analysis::PcaOptions pca_options;
+  pca_options.n_components = 10;
+  const auto pca = cellvae::analysis::run_pca(log_cpm(real_x), pca_options);
+  return nearest_centroid_agreement(cellvae::analysis::pca_transform(pca, log_cpm(gen)),
+                                    gen_labels,
+                                    label_centroids(pca.scores, training_labels(fit), 3));
+}
+
 }  // namespace
 
 TEST(CellGenerator, CountsAreNonNegativeIntegersOfTheModelsGenes) {
@@ -169,21 +191,8 @@ TEST(CellGenerator, ConditionalCellsResembleRealCellsOfTheirLabel) {
   std::vector<std::int32_t> gen_labels;
   const CsrMatrix gen = generate_all(m, o, &gen_labels, 200);
 
-  // Real training cells: their counts over the model's genes and labels.
-  const cellvae::Dataset data = simulated_groups();
-  const cellvae::ApplyStateResult real = cellvae::apply_preprocess_state(m.preprocess, data);
-  const CsrMatrix real_x = cellvae::select_rows(real.data.X, fit.train_cells);
-  std::vector<std::int32_t> real_labels;
-  for (auto r : fit.train_cells) real_labels.push_back(real.label_codes[static_cast<std::size_t>(r)]);
-
   // In PCA of log-normalized counts (fitted on the real cells).
-  cellvae::analysis::PcaOptions pca_options;
-  pca_options.n_components = 10;
-  const auto pca = cellvae::analysis::run_pca(log_cpm(real_x), pca_options);
-  const torch::Tensor centroids = label_centroids(pca.scores, real_labels, 3);
-  const double pca_agreement = nearest_centroid_agreement(
-      cellvae::analysis::pca_transform(pca, log_cpm(gen)), gen_labels, centroids);
-  EXPECT_GT(pca_agreement, 0.9);
+  EXPECT_GT(pca_label_agreement(fit, gen, gen_labels), 0.9);
 
   // In the model's latent space: generated cells encoded with their labels.
   cellvae::data::CellData cells;
@@ -194,7 +203,7 @@ TEST(CellGenerator, ConditionalCellsResembleRealCellsOfTheirLabel) {
   cp::TrainedModel copy = m;  // the handle shares the module
   torch::Tensor latent = copy.module->latent_mean(cellvae::data::make_batch(cells, rows));
   const torch::Tensor latent_centroids =
-      label_centroids(m.training.latent_mean.to(torch::kDouble), real_labels, 3);
+      label_centroids(m.training.latent_mean.to(torch::kDouble), training_labels(fit), 3);
   EXPECT_GT(nearest_centroid_agreement(latent.to(torch::kDouble), gen_labels, latent_centroids),
             0.9);
 }
@@ -263,19 +272,7 @@ TEST(CellGenerator, MixturePriorSamplesFollowTheLabelsComponents) {
   EXPECT_EQ(gen.provenance().at("main_component_per_label").size(), 3u);
   std::vector<std::int32_t> labels;
   const CsrMatrix x = generate_all(m, o, &labels, 200);
-
-  const cellvae::Dataset data = simulated_groups();
-  const cellvae::ApplyStateResult real = cellvae::apply_preprocess_state(m.preprocess, data);
-  const CsrMatrix real_x = cellvae::select_rows(real.data.X, fit.train_cells);
-  std::vector<std::int32_t> real_labels;
-  for (auto r : fit.train_cells) real_labels.push_back(real.label_codes[static_cast<std::size_t>(r)]);
-  cellvae::analysis::PcaOptions pca_options;
-  pca_options.n_components = 10;
-  const auto pca = cellvae::analysis::run_pca(log_cpm(real_x), pca_options);
-  const double agreement = nearest_centroid_agreement(
-      cellvae::analysis::pca_transform(pca, log_cpm(x)), labels,
-      label_centroids(pca.scores, real_labels, 3));
-  EXPECT_GT(agreement, 0.8);
+  EXPECT_GT(pca_label_agreement(fit, x, labels), 0.8);
 }
 
 TEST(CellGenerator, PosteriorSamplerCyclesThroughTheGivenCells) {

@@ -22,9 +22,7 @@ using cellvae::data::CellData;
 
 namespace {
 
-bool contains(const std::string& s, const std::string& part) {
-  return s.find(part) != std::string::npos;
-}
+using cellvae::testing::contains;
 
 std::vector<std::int64_t> all_rows(const CellData& d) {
   std::vector<std::int64_t> v;

@@ -9,10 +9,8 @@ namespace cvt = cellvae::testing;
 namespace fs = std::filesystem;
 
 namespace {
-bool contains(const std::string& s, const std::string& part) {
-  return s.find(part) != std::string::npos;
-}
-std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
+using cellvae::testing::contains;
+using cellvae::testing::quoted;
 
 /// Simulated cells, a model fitted on them (with validation cells and early stopping
 /// settings left at their defaults) and generated cells: made once for the file.
@@ -22,13 +20,13 @@ struct Inputs {
   fs::path model = dir / "model";
   fs::path generated = dir / "gen.h5ad";
   Inputs() {
-    auto r = cvt::run_cellvae("simulate -o " + q(data) +
+    auto r = cvt::run_cellvae("simulate -o " + quoted(data) +
                               " --cells 400 --genes 60 --groups 3 --batches 2 --seed 3");
     EXPECT_EQ(r.exit_code, 0) << r.output;
-    r = cvt::run_cellvae("fit " + q(data) + " -o " + q(model) +
+    r = cvt::run_cellvae("fit " + quoted(data) + " -o " + quoted(model) +
                          " --label-key group --batch-key batch --epochs 12 --threads 1 --quiet");
     EXPECT_EQ(r.exit_code, 0) << r.output;
-    r = cvt::run_cellvae("generate " + q(model) + " -n 300 -o " + q(generated) + " --seed 4");
+    r = cvt::run_cellvae("generate " + quoted(model) + " -n 300 -o " + quoted(generated) + " --seed 4");
     EXPECT_EQ(r.exit_code, 0) << r.output;
   }
 };
@@ -41,7 +39,7 @@ const Inputs& inputs() {
 /// Runs a plot command writing `out`, expects success, a file of the right format and, for
 /// PNG, ink in every one of the rows x cols panels.
 void expect_picture(const std::string& command, const fs::path& out, int rows, int cols) {
-  auto r = cvt::run_cellvae(command + " -o " + q(out));
+  auto r = cvt::run_cellvae(command + " -o " + quoted(out));
   ASSERT_EQ(r.exit_code, 0) << command << "\n" << r.output;
   ASSERT_TRUE(fs::exists(out)) << out;
   EXPECT_GT(fs::file_size(out), 1000u) << out;
@@ -63,9 +61,9 @@ TEST_P(PlotFormats, HistoryQcAndEmbedding) {
   const Inputs& in = inputs();
   cvt::ScratchDir dir;
   const std::string ext = GetParam();
-  expect_picture("plot history " + q(in.model), dir / ("history." + ext), 1, 3);
-  expect_picture("plot qc " + q(in.data) + " " + q(in.generated), dir / ("qc." + ext), 2, 2);
-  expect_picture("plot embedding " + q(in.data) + " " + q(in.generated) + " --method pca",
+  expect_picture("plot history " + quoted(in.model), dir / ("history." + ext), 1, 3);
+  expect_picture("plot qc " + quoted(in.data) + " " + quoted(in.generated), dir / ("qc." + ext), 2, 2);
+  expect_picture("plot embedding " + quoted(in.data) + " " + quoted(in.generated) + " --method pca",
                  dir / ("embedding." + ext), 1, 1);
 }
 
@@ -76,9 +74,9 @@ TEST(CliPlot, EmbeddingColoursByCategoricalAndNumericColumns) {
   cvt::ScratchDir dir;
   // 'group' is in both sets (generate writes the label under the model's label key or as
   // 'label'); a column in one set only still plots, with the others drawn as missing.
-  expect_picture("plot embedding " + q(in.data) + " " + q(in.generated) + " --color-by group",
+  expect_picture("plot embedding " + quoted(in.data) + " " + quoted(in.generated) + " --color-by group",
                  dir / "group.png", 1, 1);
-  expect_picture("plot embedding " + q(in.data) + " --color-by batch", dir / "batch.png", 1, 1);
+  expect_picture("plot embedding " + quoted(in.data) + " --color-by batch", dir / "batch.png", 1, 1);
 }
 
 TEST(CliPlot, ExistingOutputIsKeptWithoutForce) {
@@ -86,11 +84,11 @@ TEST(CliPlot, ExistingOutputIsKeptWithoutForce) {
   cvt::ScratchDir dir;
   const auto out = dir / "h.png";
   cvt::write_text(out, "keep me");
-  auto r = cvt::run_cellvae("plot history " + q(in.model) + " -o " + q(out));
+  auto r = cvt::run_cellvae("plot history " + quoted(in.model) + " -o " + quoted(out));
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_TRUE(contains(r.output, "--force")) << r.output;
   EXPECT_EQ(cvt::read_text(out), "keep me");
-  r = cvt::run_cellvae("plot history " + q(in.model) + " -o " + q(out) + " --force");
+  r = cvt::run_cellvae("plot history " + quoted(in.model) + " -o " + quoted(out) + " --force");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_TRUE(cvt::has_magic(out, "png"));
 }
@@ -98,27 +96,27 @@ TEST(CliPlot, ExistingOutputIsKeptWithoutForce) {
 TEST(CliPlot, BadInputExitsTwoNamingIt) {
   const Inputs& in = inputs();
   cvt::ScratchDir dir;
-  auto r = cvt::run_cellvae("plot embedding " + q(in.data) + " " + q(in.generated) +
-                            " --color-by no_such_column -o " + q(dir / "e.png"));
+  auto r = cvt::run_cellvae("plot embedding " + quoted(in.data) + " " + quoted(in.generated) +
+                            " --color-by no_such_column -o " + quoted(dir / "e.png"));
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_TRUE(contains(r.output, "no_such_column")) << r.output;
 
-  r = cvt::run_cellvae("plot history " + q(in.model) + " -o " + q(dir / "h.jpg"));
+  r = cvt::run_cellvae("plot history " + quoted(in.model) + " -o " + quoted(dir / "h.jpg"));
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_TRUE(contains(r.output, "png, svg, pdf")) << r.output;
 
-  r = cvt::run_cellvae("plot history " + q(dir.path()) + " -o " + q(dir / "h.png"));
+  r = cvt::run_cellvae("plot history " + quoted(dir.path()) + " -o " + quoted(dir / "h.png"));
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_TRUE(contains(r.output, "history.json")) << r.output;
 
-  r = cvt::run_cellvae("plot qc " + q(in.data) + " " + q(dir / "missing.h5ad") + " -o " +
-                       q(dir / "q.png"));
+  r = cvt::run_cellvae("plot qc " + quoted(in.data) + " " + quoted(dir / "missing.h5ad") + " -o " +
+                       quoted(dir / "q.png"));
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_TRUE(contains(r.output, "missing.h5ad")) << r.output;
 
   for (const char* m : {"umap", "tsne"}) {
-    r = cvt::run_cellvae("plot embedding " + q(in.data) + " --method " + m + " -o " +
-                         q(dir / "e.png"));
+    r = cvt::run_cellvae("plot embedding " + quoted(in.data) + " --method " + m + " -o " +
+                         quoted(dir / "e.png"));
     EXPECT_EQ(r.exit_code, 2) << r.output;
     EXPECT_TRUE(contains(r.output, "only pca")) << r.output;
   }
@@ -131,9 +129,9 @@ TEST(CliPlot, KangPbmcQcAndEmbedding) {
   CELLVAE_REQUIRE_SHARED(kang, "kang_pbmc/kang_pbmc.h5ad");
   cvt::ScratchDir dir;
   // Real against itself: the overlays must coincide, and the pictures must still render.
-  expect_picture("plot qc " + q(kang) + " " + q(kang), dir / "qc.png", 2, 2);
-  expect_picture("plot embedding " + q(kang) + " --color-by cell_type --threads 2",
+  expect_picture("plot qc " + quoted(kang) + " " + quoted(kang), dir / "qc.png", 2, 2);
+  expect_picture("plot embedding " + quoted(kang) + " --color-by cell_type --threads 2",
                  dir / "cell_type.png", 1, 1);
-  expect_picture("plot embedding " + q(kang) + " --color-by tsne1 --threads 2",
+  expect_picture("plot embedding " + quoted(kang) + " --color-by tsne1 --threads 2",
                  dir / "tsne1.pdf", 1, 1);
 }

@@ -16,6 +16,14 @@
 
 namespace cellvae::testing {
 
+/// True when `part` occurs in `s` (checking messages and outputs).
+inline bool contains(const std::string& s, const std::string& part) {
+  return s.find(part) != std::string::npos;
+}
+
+/// A path single-quoted for the command line of run_cellvae.
+inline std::string quoted(const std::filesystem::path& p) { return "'" + p.string() + "'"; }
+
 /// Committed fixtures (tests/data).
 inline std::filesystem::path fixture(const std::string& name) {
   return std::filesystem::path(CELLVAE_TEST_DATA_DIR) / name;
