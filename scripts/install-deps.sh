@@ -12,10 +12,13 @@ packages=(
   libhdf5-dev zlib1g-dev         # .h5ad and 10x .h5 files; gzip
   libcli11-dev nlohmann-json3-dev
   libcairo2-dev                  # cellvae plot: PNG, SVG and PDF figures
+  libgraphviz-dev                # cellvae plot architecture: the model drawn by Graphviz
   # tests
   googletest libgtest-dev libgmock-dev
   # reference tools for interop tests and fixture scripts (Debian's /usr/bin/python3)
   python3 python3-numpy python3-scipy python3-pandas python3-h5py python3-anndata python3-sklearn
+  umap-learn                     # reference UMAP for the embedding fixtures
+  chromium                       # renders report.html headless in the report test
 )
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(python3-torch libbenchmark-dev time)
