@@ -1,5 +1,5 @@
-// `cellvae plot history|qc|embedding`: pictures of a training run and of generated cells,
-// as PNG, SVG or PDF by the output's extension.
+// `cellvae plot history|qc|embedding|architecture`: pictures of a training run, of generated
+// cells and of a model, as PNG, SVG or PDF by the output's extension.
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -8,6 +8,7 @@
 
 #include "cellvae/atomic_output.hpp"
 #include "cellvae/error.hpp"
+#include "cellvae/plot/architecture.hpp"
 #include "cellvae/plot/plots.hpp"
 #include "cellvae/threads.hpp"
 #include "cli_common.hpp"
@@ -137,6 +138,11 @@ void add_embedding(CLI::App* plot) {
                   "obs column to colour by; 'origin' = real vs generated (a data set's own "
                   "'origin' column when only DATA is given)")
       ->capture_default_str();
+  cmd->add_option("--shape-by", args->options.shape_by,
+                  "categorical obs column (or 'origin') whose categories get marker shapes, "
+                  "at most " +
+                      std::to_string(plot::kMarkerCount) +
+                      "; e.g. --color-by origin --shape-by cell_type");
   cmd->add_option("--n-top-genes", args->options.n_top_genes,
                   "most variable genes (log-normalized) the PCA uses")
       ->capture_default_str()->check(CLI::Range(std::int64_t{2}, std::int64_t{1} << 40));
@@ -160,16 +166,84 @@ void add_embedding(CLI::App* plot) {
   });
 }
 
+/// "model" for "runs/model/" as for "runs/model".
+std::string folder_name(const std::string& dir) {
+  fs::path p = fs::path(dir).lexically_normal();
+  if (p.filename().empty()) p = p.parent_path();
+  return p.filename().string();
+}
+
+void add_architecture(CLI::App* plot) {
+  struct Args {
+    std::string model, title, colors, rankdir = "TB";
+    OutputArgs out;
+  };
+  auto args = std::make_shared<Args>();
+  CLI::App* cmd =
+      plot->add_subcommand("architecture",
+                           "The model's layers and their shapes as a diagram (Graphviz), coloured "
+                           "by role; -o FILE.dot writes the DOT text instead");
+  cmd->add_option("MODEL_DIR", args->model, "model directory written by 'cellvae fit'")->required();
+  cmd->add_option("--colors", args->colors,
+                  "role colours, e.g. encoder=#88CCEE,decoder=#44AA99; roles: input, encoder, "
+                  "mean, variance, latent, prior, library, decoder, output, condition");
+  cmd->add_option("--rankdir", args->rankdir, "layout direction: TB (top to bottom) or LR")
+      ->capture_default_str();
+  cmd->add_option("--title", args->title,
+                  "title above the diagram (default: the folder name and preset; '' for none)");
+  add_output_flags(cmd, args->out);
+  cmd->callback([args, cmd] {
+    // Options first (they name the flag), then the output, then the model directory.
+    plot::ArchitectureOptions options;
+    options.colors = plot::parse_role_colors(args->colors);
+    try {
+      options.rankdir = plot::parse_rank_dir(args->rankdir);
+    } catch (const InputError& e) {
+      throw InputError(std::string("--rankdir: ") + e.what());
+    }
+    const std::string ext = fs::path(args->out.out).extension().string();
+    const bool dot_text = ext == ".dot" || ext == ".gv";
+    std::optional<plot::ImageFormat> format;
+    if (dot_text) {
+      if (!args->out.force && fs::exists(args->out.out))
+        throw InputError("output " + args->out.out + " exists; use --force to replace it");
+    } else {
+      format = check_output(args->out);
+    }
+    const plot::ModelArchitecture arch = plot::read_model_architecture(args->model);
+    options.covariates = arch.covariates;
+    if (cmd->count("--title") > 0) {
+      options.title = args->title;
+    } else {
+      options.title = folder_name(args->model);
+      if (arch.preset)
+        options.title += " · " + std::string(pipeline::to_string(*arch.preset)) + " preset";
+    }
+    const std::string dot = plot::architecture_dot(arch.config, options);
+    const std::string bytes = format ? plot::render_dot(dot, *format) : dot;
+    AtomicOutput file(args->out.out);
+    {
+      std::ofstream f(file.temp_path(), std::ios::binary);
+      f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+      if (!f) throw InputError("cannot write " + args->out.out);
+    }
+    file.commit();
+    std::cerr << "cellvae: wrote " << args->out.out << '\n';
+  });
+}
+
 }  // namespace
 
 void add_plot_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
-      "plot", "Pictures (PNG, SVG or PDF by the output's extension): training history, real vs "
-              "generated QC, embeddings");
+      "plot",
+      "Pictures (PNG, SVG or PDF by the output's extension): training history, real vs "
+      "generated QC, embeddings, model architecture");
   cmd->require_subcommand(1);
   add_history(cmd);
   add_qc(cmd);
   add_embedding(cmd);
+  add_architecture(cmd);
 }
 
 }  // namespace cellvae::cli

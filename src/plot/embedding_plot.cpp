@@ -67,6 +67,8 @@ struct Coloring {
 };
 
 const Color kMissing = rgb(0xBBBBBB);
+// Shape legend entries: dark enough to read the shape, neutral so as not to suggest a colour.
+const Color kShapeInk = rgb(0x555555);
 
 Coloring categorical(const std::vector<std::string>& labels,
                      std::vector<std::string> order, const std::string& title) {
@@ -88,37 +90,111 @@ Coloring categorical(const std::vector<std::string>& labels,
   return c;
 }
 
-Coloring color_cells(const Dataset& real, const Dataset* generated,
-                     const EmbeddingPlotOptions& o, std::vector<std::string>& warnings) {
+/// The column `key` of both data sets (either may lack it, not both), for `flag`.
+struct ColumnPair {
+  std::string key;
+  const Column* real = nullptr;
+  const Column* generated = nullptr;
+};
+
+ColumnPair find_column(const Dataset& real, const Dataset* generated, const std::string& key,
+                       const char* flag, std::vector<std::string>& warnings) {
+  ColumnPair c{key, real.obs.find(key), generated ? generated->obs.find(key) : nullptr};
+  if (!c.real && !c.generated) {
+    std::string where = real.source;
+    if (generated) where += " or " + generated->source;
+    throw InputError(std::string(flag) + ": column '" + key + "' is not in the obs of " + where +
+                     "; available: " + join_names(real.obs.column_names()));
+  }
+  if (generated && (!c.real || !c.generated))
+    warnings.push_back("column '" + key + "' is only in " +
+                       (c.real ? real.source : generated->source) +
+                       "; the other cells are drawn as missing");
+  return c;
+}
+
+bool is_numeric(const Column* c) {
+  return !c || c->kind == ColumnKind::number || c->kind == ColumnKind::integer;
+}
+
+/// Distinct values of the column (as text), counting up to 1001 of them.
+std::map<std::string, int> distinct_values(const ColumnPair& c) {
+  std::map<std::string, int> distinct;
+  for (const Column* col : {c.real, c.generated})
+    if (col)
+      for (std::size_t i = 0; i < col->size() && distinct.size() <= 1000; ++i)
+        ++distinct[col->text(i)];
+  return distinct;
+}
+
+/// Each cell's value as text, real cells first; "" where the cell's data set lacks the column.
+std::vector<std::string> cell_texts(const ColumnPair& c, std::size_t n_real,
+                                    std::size_t n_generated) {
+  std::vector<std::string> labels;
+  auto add = [&](const Column* col, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) labels.push_back(col ? col->text(i) : std::string());
+  };
+  add(c.real, n_real);
+  add(c.generated, n_generated);
+  return labels;
+}
+
+/// The categories present among `labels`, in legend order: a categorical column's own order,
+/// then the others sorted (numerically for integers).
+std::vector<std::string> category_order(const ColumnPair& c,
+                                        const std::map<std::string, int>& distinct,
+                                        const std::vector<std::string>& labels) {
+  std::vector<std::string> order;
+  for (const Column* col : {c.real, c.generated})
+    if (col && col->kind == ColumnKind::categorical)
+      for (const auto& cat : col->categories)
+        if (std::find(order.begin(), order.end(), cat) == order.end()) order.push_back(cat);
+  std::vector<std::string> rest;
+  for (const auto& [name, n] : distinct)
+    if (std::find(order.begin(), order.end(), name) == order.end()) rest.push_back(name);
+  if (is_numeric(c.real) && is_numeric(c.generated))
+    std::sort(rest.begin(), rest.end(), [](const std::string& a, const std::string& b) {
+      return std::stoll(a) < std::stoll(b);
+    });
+  order.insert(order.end(), rest.begin(), rest.end());
+  // Only categories present in the cells drawn get a legend entry.
+  std::map<std::string, int> present;
+  for (const auto& l : labels) ++present[l];
+  order.erase(std::remove_if(order.begin(), order.end(),
+                             [&](const std::string& s) { return !present.count(s); }),
+              order.end());
+  return order;
+}
+
+/// Real vs generated as per-cell labels, or nothing when "origin" should be read from a
+/// column (a single data set that has one).
+std::optional<std::vector<std::string>> origin_labels(const Dataset& real, const Dataset* generated,
+                                                      const EmbeddingPlotOptions& o) {
+  if (!generated && real.obs.find("origin")) return std::nullopt;
+  std::vector<std::string> labels(static_cast<std::size_t>(real.n_cells()), o.real_name);
+  if (generated)
+    labels.insert(labels.end(), static_cast<std::size_t>(generated->n_cells()), o.generated_name);
+  return labels;
+}
+
+Coloring color_cells(const Dataset& real, const Dataset* generated, const EmbeddingPlotOptions& o,
+                     std::vector<std::string>& warnings) {
   const std::size_t nr = static_cast<std::size_t>(real.n_cells());
   const std::size_t ng = generated ? static_cast<std::size_t>(generated->n_cells()) : 0;
   const bool origin = o.color_by.empty() || o.color_by == "origin";
-  if (origin && (generated || !real.obs.find("origin"))) {
-    std::vector<std::string> labels(nr, o.real_name);
-    labels.insert(labels.end(), ng, o.generated_name);
-    return categorical(labels, {o.real_name, o.generated_name}, "");
-  }
-  const std::string key = origin ? "origin" : o.color_by;
-  const Column* rc = real.obs.find(key);
-  const Column* gc = generated ? generated->obs.find(key) : nullptr;
-  if (!rc && !gc) {
-    std::string where = real.source;
-    if (generated) where += " or " + generated->source;
-    throw InputError("--color-by: column '" + key + "' is not in the obs of " + where +
-                     "; available: " + join_names(real.obs.column_names()));
-  }
-  if (generated && (!rc || !gc))
-    warnings.push_back("column '" + key + "' is only in " + (rc ? real.source : generated->source) +
-                       "; the other cells are drawn as missing");
+  if (origin)
+    if (auto labels = origin_labels(real, generated, o))
+      return categorical(*labels,
+                         generated ? std::vector<std::string>{o.real_name, o.generated_name}
+                                   : std::vector<std::string>{o.real_name},
+                         "origin");
+  const ColumnPair col =
+      find_column(real, generated, origin ? "origin" : o.color_by, "--color-by", warnings);
+  const std::string& key = col.key;
+  const Column *rc = col.real, *gc = col.generated;
 
-  auto is_numeric = [](const Column* c) {
-    return !c || c->kind == ColumnKind::number || c->kind == ColumnKind::integer;
-  };
   // Distinct values, to decide whether an integer column is a code or a quantity.
-  std::map<std::string, int> distinct;
-  for (const Column* c : {rc, gc})
-    if (c)
-      for (std::size_t i = 0; i < c->size() && distinct.size() <= 1000; ++i) ++distinct[c->text(i)];
+  const std::map<std::string, int> distinct = distinct_values(col);
   const bool any_number = (rc && rc->kind == ColumnKind::number) || (gc && gc->kind == ColumnKind::number);
   const bool numeric = is_numeric(rc) && is_numeric(gc) &&
                        (any_number || static_cast<std::int64_t>(distinct.size()) > o.max_categories);
@@ -146,37 +222,63 @@ Coloring color_cells(const Dataset& real, const Dataset* generated,
       c.legend.emplace_back("missing", kMissing);
     return c;
   }
-  std::vector<std::string> labels;
-  auto add = [&](const Column* c, std::size_t n) {
-    for (std::size_t i = 0; i < n; ++i) labels.push_back(c ? c->text(i) : std::string());
-  };
-  add(rc, nr);
-  add(gc, ng);
-  // Category order: a categorical column's own order, else sorted (numerically for integers).
-  std::vector<std::string> order;
-  for (const Column* c : {rc, gc})
-    if (c && c->kind == ColumnKind::categorical)
-      for (const auto& cat : c->categories)
-        if (std::find(order.begin(), order.end(), cat) == order.end()) order.push_back(cat);
-  std::vector<std::string> rest;
-  for (const auto& [name, n] : distinct)
-    if (std::find(order.begin(), order.end(), name) == order.end()) rest.push_back(name);
-  if (is_numeric(rc) && is_numeric(gc))
-    std::sort(rest.begin(), rest.end(), [](const std::string& a, const std::string& b) {
-      return std::stoll(a) < std::stoll(b);
-    });
-  order.insert(order.end(), rest.begin(), rest.end());
-  // Only categories present in the cells drawn get a legend entry.
-  std::map<std::string, int> present;
-  for (const auto& l : labels) ++present[l];
-  order.erase(std::remove_if(order.begin(), order.end(),
-                             [&](const std::string& s) { return !present.count(s); }),
-              order.end());
+  const std::vector<std::string> labels = cell_texts(col, nr, ng);
+  const std::vector<std::string> order = category_order(col, distinct, labels);
   if (static_cast<std::int64_t>(order.size()) > o.max_categories)
     throw InputError("--color-by: column '" + key + "' has " + std::to_string(order.size()) +
                      " distinct values; at most " + std::to_string(o.max_categories) +
                      " can be told apart by colour");
   return categorical(labels, order, key);
+}
+
+/// The marker of each cell and the legend explaining them.
+struct Shaping {
+  std::vector<Marker> markers;
+  std::vector<std::pair<std::string, Marker>> legend;
+  std::string title;
+};
+
+Shaping shape_cells(const Dataset& real, const Dataset* generated, const EmbeddingPlotOptions& o,
+                    std::vector<std::string>& warnings) {
+  const std::size_t nr = static_cast<std::size_t>(real.n_cells());
+  const std::size_t ng = generated ? static_cast<std::size_t>(generated->n_cells()) : 0;
+  std::vector<std::string> labels, order;
+  std::string key = o.shape_by;
+  std::optional<std::vector<std::string>> origin;
+  if (key == "origin") origin = origin_labels(real, generated, o);
+  if (origin) {
+    labels = std::move(*origin);
+    order = {o.real_name};
+    if (generated) order.push_back(o.generated_name);
+  } else {
+    const ColumnPair col = find_column(real, generated, key, "--shape-by", warnings);
+    for (const Column* c : {col.real, col.generated})
+      if (c && c->kind == ColumnKind::number)
+        throw InputError("--shape-by: column '" + key +
+                         "' holds numbers; marker shapes need a categorical column (use "
+                         "--color-by for numbers)");
+    labels = cell_texts(col, nr, ng);
+    order = category_order(col, distinct_values(col), labels);
+  }
+  const bool any_missing =
+      std::any_of(labels.begin(), labels.end(), [](const std::string& l) { return l.empty(); });
+  const std::size_t needed = order.size() + (any_missing ? 1 : 0);
+  if (needed > kMarkerCount)
+    throw InputError("--shape-by: column '" + key + "' has " + std::to_string(order.size()) +
+                     " distinct values" + (any_missing ? " (and missing ones)" : "") + "; only " +
+                     std::to_string(kMarkerCount) +
+                     " marker shapes can be told apart: use --color-by for this column");
+  Shaping s;
+  s.title = key;
+  std::map<std::string, Marker> marker_of;
+  for (std::size_t k = 0; k < order.size(); ++k) {
+    marker_of[order[k]] = marker_cycle(k);
+    s.legend.emplace_back(order[k], marker_cycle(k));
+  }
+  const Marker missing = marker_cycle(order.size());
+  for (const auto& l : labels) s.markers.push_back(l.empty() ? missing : marker_of.at(l));
+  if (any_missing) s.legend.emplace_back("missing", missing);
+  return s;
 }
 
 std::string percent(double f) {
@@ -194,6 +296,8 @@ EmbeddingFigure embedding_figure(const Dataset& real, const Dataset* generated,
   EmbeddingFigure out{Figure(1, 1, 560, 430), {}, {}, {}, 0, {}};
   // Colours first: a bad column should fail before the PCA's work.
   const Coloring coloring = color_cells(real, generated, o, out.warnings);
+  std::optional<Shaping> shaping;
+  if (!o.shape_by.empty()) shaping = shape_cells(real, generated, o, out.warnings);
 
   // Shared genes by name (all of the real data's genes without a generated set).
   std::vector<std::int64_t> real_to(static_cast<std::size_t>(real.n_genes()), -1);
@@ -273,17 +377,31 @@ EmbeddingFigure embedding_figure(const Dataset& real, const Dataset* generated,
   rng.shuffle(draw);
   std::vector<double> px, py;
   std::vector<Color> pc;
+  std::vector<Marker> pm;
   const double alpha = n > 20000 ? 0.55 : n > 3000 ? 0.7 : 0.85;
   for (std::int64_t i : draw) {
     px.push_back(out.x[static_cast<std::size_t>(i)]);
     py.push_back(out.y[static_cast<std::size_t>(i)]);
     pc.push_back(coloring.colors[static_cast<std::size_t>(i)].with_alpha(alpha));
+    if (shaping) pm.push_back(shaping->markers[static_cast<std::size_t>(i)]);
   }
-  const double radius = std::clamp(3.4 - 0.55 * std::log10(static_cast<double>(n)), 0.9, 2.6);
+  double radius = std::clamp(3.4 - 0.55 * std::log10(static_cast<double>(n)), 0.9, 2.6);
+  // Shapes need a little more room than dots to be told apart.
+  if (shaping) radius *= 1.3;
 
   Axes& ax = out.figure.axes(0, 0);
-  ax.points(std::move(px), std::move(py), std::move(pc), radius);
-  for (const auto& [label, color] : coloring.legend) ax.legend_entry(label, color);
+  if (shaping) {
+    ax.points(std::move(px), std::move(py), std::move(pc), std::move(pm), radius);
+    // Two legends in one: headed, colours first, then the shapes in a neutral grey.
+    if (!coloring.legend.empty())
+      ax.legend_heading(coloring.ramp ? coloring.title + " (colour)" : coloring.title);
+    for (const auto& [label, color] : coloring.legend) ax.legend_entry(label, color);
+    ax.legend_heading(shaping->title);
+    for (const auto& [label, marker] : shaping->legend) ax.legend_entry(label, kShapeInk, marker);
+  } else {
+    ax.points(std::move(px), std::move(py), std::move(pc), radius);
+    for (const auto& [label, color] : coloring.legend) ax.legend_entry(label, color);
+  }
   if (coloring.ramp) ax.colorbar(coloring.ramp->first, coloring.ramp->second, coloring.title);
   ax.set_legend(LegendPlacement::outside_right);
   const auto evr = out.explained_variance_ratio;

@@ -63,6 +63,14 @@ void Axes::points(std::vector<double> x, std::vector<double> y, std::vector<Colo
   items_.push_back(std::move(it));
 }
 
+void Axes::points(std::vector<double> x, std::vector<double> y, std::vector<Color> colors,
+                  std::vector<Marker> markers, double radius) {
+  if (markers.size() != x.size())
+    throw std::invalid_argument("Axes::points: one marker per point needed");
+  points(std::move(x), std::move(y), std::move(colors), radius);
+  items_.back().markers = std::move(markers);
+}
+
 void Axes::histogram(const std::vector<double>& values, std::vector<double> edges,
                      HistogramStyle style, std::string label) {
   if (edges.size() < 2 || !std::is_sorted(edges.begin(), edges.end()))
@@ -100,11 +108,51 @@ void Axes::vline(double x, LineStyle style, std::string text) {
   items_.push_back(std::move(it));
 }
 
-void Axes::legend_entry(std::string label, Color color) {
+void Axes::legend_entry(std::string label, Color color, Marker marker) {
   LegendEntry e;
   e.label = std::move(label);
   e.color = color;
+  e.marker = marker;
   legend_entries_.push_back(std::move(e));
+}
+
+void Axes::legend_heading(std::string text) {
+  LegendEntry e;
+  e.label = std::move(text);
+  e.heading = true;
+  legend_entries_.push_back(std::move(e));
+}
+
+namespace {
+// Shapes that differ in outline come first: a circle, a triangle and a square stay apart even
+// when small and overlapping; the stroked plus and cross next, the rest last.
+constexpr Marker kMarkerOrder[kMarkerCount] = {
+    Marker::circle,  Marker::triangle, Marker::square,        Marker::plus,
+    Marker::diamond, Marker::cross,    Marker::triangle_down, Marker::star};
+}  // namespace
+
+Marker marker_cycle(std::size_t i) { return kMarkerOrder[i % kMarkerCount]; }
+
+std::string_view to_string(Marker marker) {
+  switch (marker) {
+    case Marker::circle:
+      return "circle";
+    case Marker::square:
+      return "square";
+    case Marker::triangle:
+      return "triangle";
+    case Marker::diamond:
+      return "diamond";
+    case Marker::triangle_down:
+      return "triangle_down";
+    case Marker::plus:
+      return "plus";
+    case Marker::cross:
+      return "cross";
+    case Marker::star:
+      return "star";
+  }
+  return "circle";
 }
 
 void Axes::colorbar(double lo, double hi, std::string label) {
@@ -209,6 +257,68 @@ void set_line(cairo_t* cr, const LineStyle& s) {
   }
 }
 
+/// Draws `marker` centred at (x, y) in the current source colour. `r` is the radius of the
+/// circle it stands in for; the polygons are enlarged to about the circle's area, the stroked
+/// plus and cross a little more since lines carry less ink.
+void draw_marker(cairo_t* cr, Marker marker, double x, double y, double r) {
+  cairo_new_path(cr);
+  auto polygon = [&](int n, double radius, double start, double inner = 0) {
+    const int k = inner > 0 ? 2 * n : n;
+    for (int i = 0; i < k; ++i) {
+      const double a = start + 2 * M_PI * i / k;
+      const double rr = inner > 0 && i % 2 ? inner : radius;
+      const double px = x + rr * std::cos(a), py = y + rr * std::sin(a);
+      if (i == 0)
+        cairo_move_to(cr, px, py);
+      else
+        cairo_line_to(cr, px, py);
+    }
+    cairo_close_path(cr);
+    cairo_fill(cr);
+  };
+  auto strokes = [&](double angle) {
+    const double arm = 1.35 * r;
+    cairo_save(cr);
+    cairo_set_dash(cr, nullptr, 0, 0);
+    cairo_set_line_cap(cr, CAIRO_LINE_CAP_BUTT);
+    cairo_set_line_width(cr, std::max(0.55 * r, 0.6));
+    for (double a : {angle, angle + M_PI / 2}) {
+      cairo_move_to(cr, x - arm * std::cos(a), y - arm * std::sin(a));
+      cairo_line_to(cr, x + arm * std::cos(a), y + arm * std::sin(a));
+    }
+    cairo_stroke(cr);
+    cairo_restore(cr);
+  };
+  switch (marker) {
+    case Marker::circle:
+      cairo_arc(cr, x, y, r, 0, 2 * M_PI);
+      cairo_fill(cr);
+      break;
+    case Marker::square:
+      cairo_rectangle(cr, x - 0.89 * r, y - 0.89 * r, 1.78 * r, 1.78 * r);
+      cairo_fill(cr);
+      break;
+    case Marker::triangle:  // apex up (y grows downwards)
+      polygon(3, 1.35 * r, -M_PI / 2);
+      break;
+    case Marker::triangle_down:
+      polygon(3, 1.35 * r, M_PI / 2);
+      break;
+    case Marker::diamond:
+      polygon(4, 1.25 * r, -M_PI / 2);
+      break;
+    case Marker::star:
+      polygon(5, 1.55 * r, -M_PI / 2, 0.62 * r);
+      break;
+    case Marker::plus:
+      strokes(0);
+      break;
+    case Marker::cross:
+      strokes(M_PI / 4);
+      break;
+  }
+}
+
 /// One axis: limits, scale and ticks, mapping data values onto a pixel interval.
 struct AxisMap {
   Scale scale = Scale::linear;
@@ -286,6 +396,8 @@ struct LegendRow {
   Color color;
   Axes::ItemKind kind;
   LineStyle line;
+  Marker marker = Marker::circle;
+  bool heading = false;
 };
 
 struct PanelRenderer {
@@ -300,16 +412,51 @@ struct PanelRenderer {
     for (const auto& it : ax.items()) {
       if (it.label.empty() || it.kind == Axes::ItemKind::vline) continue;
       Color c = it.kind == Axes::ItemKind::points ? it.point.color : it.line.color;
-      rows.push_back({it.label, c, it.kind, it.line});
+      rows.push_back({it.label, c, it.kind, it.line, it.point.marker, false});
     }
     for (const auto& e : ax.legend_entries())
-      rows.push_back({e.label, e.color, Axes::ItemKind::points, e.line});
+      rows.push_back({e.label, e.color, Axes::ItemKind::points, e.line, e.marker, e.heading});
     return rows;
   }
 
+  /// Where each legend row goes: its column and its row within the column (in rows, from the
+  /// top). Columns hold at most `rows_per_col` rows. A heading after other rows is set off by
+  /// a little space, and starts a new column rather than end one (it belongs to the rows
+  /// after it).
+  struct Slot {
+    std::size_t col = 0;
+    double row = 0;
+  };
+  std::vector<Slot> legend_slots(double rows_per_col) const {
+    std::vector<Slot> slots;
+    Slot next;
+    for (std::size_t i = 0; i < legend.size(); ++i) {
+      if (legend[i].heading && next.row > 0) next.row += 0.4;
+      const double need = legend[i].heading && i + 1 < legend.size() ? 2 : 1;
+      if (next.row > 0 && next.row + need > rows_per_col + 1e-9) next = Slot{next.col + 1, 0};
+      slots.push_back(next);
+      next.row += 1;
+    }
+    return slots;
+  }
+  /// Rows used by the tallest column of legend_slots.
+  double legend_rows(const std::vector<Slot>& slots) const {
+    double rows = 0;
+    for (const Slot& s : slots) rows = std::max(rows, s.row + 1);
+    return rows;
+  }
+
+  /// Height in rows of the inside legend (one column).
+  double inside_legend_rows() const {
+    return legend_rows(legend_slots(static_cast<double>(legend.size()) + 1));
+  }
+
+  /// Width of the widest row's text; headings span the sample column too.
   double legend_text_width() const {
     double w = 0;
-    for (const auto& r : legend) w = std::max(w, text_width(cr, r.label, kLegendFont));
+    for (const auto& r : legend)
+      w = std::max(w, r.heading ? text_width(cr, r.label, kLegendFont, true) - legend_sample_w - 5
+                                : text_width(cr, r.label, kLegendFont));
     return w;
   }
 
@@ -329,15 +476,15 @@ struct PanelRenderer {
     // Right side: an outside legend (in columns when tall) and the colour bar take room.
     double right = box.x + box.width - 14;
     const double plot_h = bottom - top;
-    std::size_t legend_rows_per_col = legend.size();
+    double legend_rows_per_col = static_cast<double>(legend.size()) + 1;
     double legend_col_w = 0;
+    double legend_outside_w = 0;  // the colour bar goes right of an outside legend
     if (ax.legend_placement() == LegendPlacement::outside_right && !legend.empty()) {
-      legend_rows_per_col = std::max<std::size_t>(
-          1, static_cast<std::size_t>((plot_h - 2 * legend_pad) / legend_row_h));
-      const std::size_t ncols =
-          (legend.size() + legend_rows_per_col - 1) / legend_rows_per_col;
+      legend_rows_per_col = std::max(2.0, std::floor((plot_h - 2 * legend_pad) / legend_row_h));
+      const std::size_t ncols = legend_slots(legend_rows_per_col).back().col + 1;
       legend_col_w = legend_sample_w + 5 + legend_text_width() + 10;
-      right -= static_cast<double>(ncols) * legend_col_w + 6;
+      legend_outside_w = static_cast<double>(ncols) * legend_col_w + 6;
+      right -= legend_outside_w;
     }
     AxisMap cb;
     double cb_width = 0;
@@ -372,7 +519,7 @@ struct PanelRenderer {
     // When every corner of the plot area would hide data under the legend, raise the top of
     // the y axis so that the data stay below a legend in an upper corner.
     if (ax.legend_placement() == LegendPlacement::best && !legend.empty() && !ax.ylim()) {
-      const double h = legend_pad * 2 + static_cast<double>(legend.size()) * legend_row_h + 12;
+      const double h = legend_pad * 2 + inside_legend_rows() * legend_row_h + 12;
       if (choose_legend_box(xa, ya, left, right, top, bottom).second >= 5 && h < 0.6 * plot_h) {
         const double lo = ya.t(ya.lo);
         const double hi = lo + (ya.t(ya.hi) - lo) * plot_h / (plot_h - h);
@@ -447,7 +594,7 @@ struct PanelRenderer {
     }
 
     draw_legend(xa, ya, left, right, top, bottom, legend_rows_per_col, legend_col_w);
-    if (ax.colorbar_spec()) draw_colorbar(cb, right, top, bottom);
+    if (ax.colorbar_spec()) draw_colorbar(cb, right + legend_outside_w, top, bottom);
   }
 
   void draw_item(const Axes::Item& it, const AxisMap& xa, const AxisMap& ya, double top,
@@ -473,9 +620,8 @@ struct PanelRenderer {
         for (std::size_t i = 0; i < it.x.size(); ++i) {
           if (!xa.valid(it.x[i]) || !ya.valid(it.y[i])) continue;
           set_color(cr, it.colors.empty() ? it.point.color : it.colors[i]);
-          cairo_new_path(cr);
-          cairo_arc(cr, xa(it.x[i]), ya(it.y[i]), it.point.radius, 0, 2 * M_PI);
-          cairo_fill(cr);
+          draw_marker(cr, it.markers.empty() ? it.point.marker : it.markers[i], xa(it.x[i]),
+                      ya(it.y[i]), it.point.radius);
         }
         break;
       }
@@ -554,6 +700,10 @@ struct PanelRenderer {
 
   void draw_legend_row(const LegendRow& r, double x, double y) {
     const double sx = x, sw = legend_sample_w;
+    if (r.heading) {
+      draw_text(cr, r.label, sx, y, kLegendFont, 0, kInk, true);
+      return;
+    }
     switch (r.kind) {
       case Axes::ItemKind::line:
         set_line(cr, r.line);
@@ -570,9 +720,7 @@ struct PanelRenderer {
         break;
       default:
         set_color(cr, r.color.with_alpha(1));
-        cairo_new_path(cr);
-        cairo_arc(cr, sx + sw / 2, y, 3.6, 0, 2 * M_PI);
-        cairo_fill(cr);
+        draw_marker(cr, r.marker, sx + sw / 2, y, 3.6);
         break;
     }
     draw_text(cr, r.label, sx + sw + 5, y, kLegendFont, 0);
@@ -582,7 +730,7 @@ struct PanelRenderer {
   std::pair<Box, double> choose_legend_box(const AxisMap& xa, const AxisMap& ya, double left,
                                            double right, double top, double bottom) const {
     const double w = legend_pad * 2 + legend_sample_w + 5 + legend_text_width();
-    const double h = legend_pad * 2 + static_cast<double>(legend.size()) * legend_row_h;
+    const double h = legend_pad * 2 + inside_legend_rows() * legend_row_h;
     const double inset = 6;
     const Box candidates[] = {{right - inset - w, top + inset, w, h},
                               {left + inset, top + inset, w, h},
@@ -602,16 +750,16 @@ struct PanelRenderer {
   }
 
   void draw_legend(const AxisMap& xa, const AxisMap& ya, double left, double right, double top,
-                   double bottom, std::size_t rows_per_col, double col_w) {
+                   double bottom, double rows_per_col, double col_w) {
     if (legend.empty() || ax.legend_placement() == LegendPlacement::none) return;
     if (ax.legend_placement() == LegendPlacement::outside_right) {
-      for (std::size_t i = 0; i < legend.size(); ++i) {
-        const std::size_t c = i / rows_per_col, r = i % rows_per_col;
-        draw_legend_row(legend[i], right + 10 + static_cast<double>(c) * col_w,
-                        top + legend_pad + (static_cast<double>(r) + 0.5) * legend_row_h);
-      }
+      const std::vector<Slot> slots = legend_slots(rows_per_col);
+      for (std::size_t i = 0; i < legend.size(); ++i)
+        draw_legend_row(legend[i], right + 10 + static_cast<double>(slots[i].col) * col_w,
+                        top + legend_pad + (slots[i].row + 0.5) * legend_row_h);
       return;
     }
+    const std::vector<Slot> slots = legend_slots(static_cast<double>(legend.size()) + 1);
     const Box best = choose_legend_box(xa, ya, left, right, top, bottom).first;
     set_color(cr, Color{1, 1, 1, 0.88});
     cairo_rectangle(cr, best.x, best.y, best.width, best.height);
@@ -620,7 +768,7 @@ struct PanelRenderer {
     cairo_stroke(cr);
     for (std::size_t i = 0; i < legend.size(); ++i)
       draw_legend_row(legend[i], best.x + legend_pad,
-                      best.y + legend_pad + (static_cast<double>(i) + 0.5) * legend_row_h);
+                      best.y + legend_pad + (slots[i].row + 0.5) * legend_row_h);
   }
 
   void draw_colorbar(AxisMap cb, double right, double top, double bottom) {

@@ -82,9 +82,26 @@ struct LineStyle {
   Dash dash = Dash::solid;
 };
 
+/// The shape drawn for a point. Filled shapes (circle to star) are drawn in the point's
+/// colour; plus and cross are stroked in it. Sizes are matched so that every shape of one
+/// radius looks about as heavy as the circle of that radius.
+enum class Marker { circle, square, triangle, diamond, triangle_down, plus, cross, star };
+
+/// Number of distinct markers: marker_cycle(i) repeats after this many.
+inline constexpr std::size_t kMarkerCount = 8;
+
+/// The i-th marker of a fixed order chosen so that the first few are the easiest to tell apart
+/// in a dense scatter (circle, triangle, square, plus, diamond, cross, triangle_down, star);
+/// i is taken modulo kMarkerCount.
+Marker marker_cycle(std::size_t i);
+
+/// "circle", "square", "triangle", "diamond", "triangle_down", "plus", "cross", "star".
+std::string_view to_string(Marker marker);
+
 struct PointStyle {
   Color color;
-  double radius = 1.5;  ///< points
+  double radius = 1.5;  ///< points; a circle's radius, the other markers are sized to match
+  Marker marker = Marker::circle;
 };
 
 struct HistogramStyle {
@@ -122,6 +139,10 @@ class Axes {
   /// separately with legend_entry.
   void points(std::vector<double> x, std::vector<double> y, std::vector<Color> colors,
               double radius);
+  /// Points with a colour and a marker each (colors and markers the size of x, else
+  /// std::invalid_argument); legend entries are added separately with legend_entry.
+  void points(std::vector<double> x, std::vector<double> y, std::vector<Color> colors,
+              std::vector<Marker> markers, double radius);
   /// A histogram of `values` over bin `edges` (increasing, >= 2), drawn as filled bars with a
   /// step outline. Heights are the fraction of all finite values falling in each bin (the last
   /// bin includes its right edge), so samples of different sizes compare.
@@ -129,8 +150,11 @@ class Axes {
                  HistogramStyle style, std::string label = "");
   /// A vertical reference line across the plot area, with `text` written beside its top.
   void vline(double x, LineStyle style, std::string text = "");
-  /// A legend entry drawn as a marker (a dot) without data.
-  void legend_entry(std::string label, Color color);
+  /// A legend entry drawn as a marker (a dot unless given) without data.
+  void legend_entry(std::string label, Color color, Marker marker = Marker::circle);
+  /// A bold line of text in the legend, above the entries added after it: with two legends
+  /// in one (colour and shape), each gets a heading naming what it encodes.
+  void legend_heading(std::string text);
   /// A colour bar for ramp_color over [lo, hi], outside right of the plot area.
   void colorbar(double lo, double hi, std::string label);
   /// A line of small text under the title (sample sizes, what was dropped).
@@ -142,6 +166,7 @@ class Axes {
     ItemKind kind = ItemKind::line;
     std::vector<double> x, y;       ///< points; histogram: edges in x, heights in y
     std::vector<Color> colors;      ///< per-point colours (points), else empty
+    std::vector<Marker> markers;    ///< per-point markers (points), else empty: point.marker
     LineStyle line;                 ///< line, vline, histogram outline colour
     PointStyle point;
     HistogramStyle hist;
@@ -152,6 +177,8 @@ class Axes {
     Color color;
     ItemKind kind = ItemKind::points;
     LineStyle line;
+    Marker marker = Marker::circle;
+    bool heading = false;  ///< a heading (legend_heading): text only, no sample
   };
   struct Colorbar {
     double lo = 0, hi = 1;

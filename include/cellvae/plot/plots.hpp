@@ -76,6 +76,17 @@ struct EmbeddingPlotOptions {
   /// are drawn grey as "missing".
   std::string color_by = "origin";
   std::int64_t max_categories = 40;
+  /// obs column whose categories get marker shapes (marker_cycle order: circle, triangle,
+  /// square, plus, ...), or "origin" for real vs generated; "" (default) draws every cell as
+  /// a dot. VAExprs's plot_aug colours by origin and shapes by label: color_by = "origin",
+  /// shape_by = the label column. Categorical, string, boolean and integer columns only (a
+  /// column of floating-point numbers is an InputError); cells of a data set without the
+  /// column get their own "missing" shape. More categories (missing included) than
+  /// kMarkerCount is an InputError saying how many there are, rather than shapes repeating:
+  /// a repeated shape would make two categories look like one. With shapes, the legend has two
+  /// headed parts: the colours (under the colour column's name), then the shapes (in grey,
+  /// under shape_by).
+  std::string shape_by;
   /// Genes with the highest variance of the log-normalised values over the pooled cells
   /// (all genes when fewer); >= 2.
   std::int64_t n_top_genes = 2000;
@@ -98,8 +109,9 @@ struct EmbeddingFigure {
 /// both together: shared genes by name, log1p(scale_factor * x / total) per cell (cells with
 /// total 0 stay 0), the n_top_genes most variable genes, then analysis::run_pca (two
 /// components, randomized, seeded); axes "PC1 (12.3%)". Points are drawn in a seeded random
-/// order so neither set hides the other. Throws InputError for a missing colour column,
-/// fewer than 2 shared genes or fewer than 3 cells in all.
+/// order so neither set hides the other. Throws InputError for a missing colour or shape
+/// column, a shape column that is numeric or has too many categories, fewer than 2 shared
+/// genes or fewer than 3 cells in all.
 EmbeddingFigure embedding_figure(const Dataset& real, const Dataset* generated,
                                  const EmbeddingPlotOptions& options = {});
 
