@@ -1,6 +1,6 @@
 // `cellvae augment DATA -n N -o OUT`: the one-command main job. Hold out test cells, fit a
 // model on the rest, generate N new cells, write real + generated cells, and keep everything
-// that explains the result in a run folder (model, held-out cells, metrics).
+// that explains the result in a run folder (model, held-out cells, metrics, report.html).
 #include <chrono>
 #include <fstream>
 #include <iostream>
@@ -18,6 +18,7 @@
 #include "cellvae/pipeline/write_generated.hpp"
 #include "cellvae/preprocess/category_encoder.hpp"
 #include "cellvae/preprocess/split.hpp"
+#include "cellvae/report/report.hpp"
 #include "cellvae/threads.hpp"
 #include "cli_common.hpp"
 #include "commands.hpp"
@@ -73,7 +74,7 @@ void add_augment_command(CLI::App& app) {
     FitFlags fit;
     GenerateFlags gen;
     double test_fraction = 0.1;
-    bool force = false, quiet = false, no_evaluate = false;
+    bool force = false, quiet = false, no_evaluate = false, no_report = false;
   };
   auto args = std::make_shared<Args>();
   CLI::App* cmd = app.add_subcommand(
@@ -83,7 +84,8 @@ void add_augment_command(CLI::App& app) {
       "Holds out --test-fraction of the cells (stratified by --label-key), fits a model on the "
       "rest, generates -n cells, writes DATA's cells (origin = real) and the new ones (origin = "
       "generated) to OUTPUT, and keeps the model, the held-out cell names, the fidelity metrics "
-      "(generated vs held-out cells) and a summary in the run folder.");
+      "(generated vs held-out cells), a summary and an HTML report (report.html) in the run "
+      "folder.");
   cmd->add_option("DATA", args->in, "count matrix: .h5ad, 10x .h5 or folder, .csv, .tsv")
       ->required();
   cmd->add_option("-o,--output", args->out,
@@ -95,6 +97,8 @@ void add_augment_command(CLI::App& app) {
                   "cells held out of training to score the generated ones (0 = none)")
       ->capture_default_str();
   cmd->add_flag("--no-evaluate", args->no_evaluate, "skip the fidelity metrics");
+  cmd->add_flag("--no-report", args->no_report,
+                "skip the HTML report (RUN_DIR/report.html; 'cellvae report' writes it later)");
   cmd->add_flag("--force", args->force, "replace existing outputs");
   cmd->add_flag("-q,--quiet", args->quiet, "no progress output");
   add_read_flags(cmd, args->read, args->in_format);
@@ -176,9 +180,22 @@ void add_augment_command(CLI::App& app) {
     summary["seconds"] =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     write_text_atomically(run_dir / "augment.json", summary.dump(1) + "\n");
+    if (!args->no_report) {
+      // Everything else is written by now; a report that fails should not cost the run.
+      report::ReportOptions ro;
+      ro.cells = args->out;
+      ro.seed = gen_options.seed;
+      try {
+        const auto r = report::write_run_report(run_dir, run_dir / "report.html", ro);
+        for (const auto& w : r.warnings) std::cerr << "cellvae: warning: report: " << w << '\n';
+      } catch (const std::exception& e) {
+        std::cerr << "cellvae: warning: report.html not written: " << e.what() << '\n';
+      }
+    }
     if (!args->quiet)
       std::cerr << "augment: " << data.n_cells() << " real + " << n << " generated cells -> "
-                << args->out << "; model and metrics in " << run_dir.string() << '\n';
+                << args->out << "; model, metrics" << (args->no_report ? "" : " and report.html")
+                << " in " << run_dir.string() << '\n';
   });
 }
 

@@ -20,5 +20,6 @@ void add_embed_command(CLI::App& app);
 void add_denoise_command(CLI::App& app);
 void add_cluster_command(CLI::App& app);
 void add_plot_command(CLI::App& app);
+void add_report_command(CLI::App& app);
 
 }  // namespace cellvae::cli

@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   cellvae::cli::add_cluster_command(app);
   cellvae::cli::add_evaluate_command(app);
   cellvae::cli::add_plot_command(app);
+  cellvae::cli::add_report_command(app);
 
   try {
     app.parse(argc, argv);
