@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <limits>
 #include <numeric>
 #include <string>
@@ -19,24 +18,13 @@
 #include "cellvae/analysis/trustworthiness.hpp"
 #include "cellvae/error.hpp"
 #include "cluster_test_util.hpp"
+#include "embedding_test_util.hpp"
 #include "test_support.hpp"
 
 namespace cellvae::analysis {
 namespace {
 
 namespace cvt = cellvae::testing;
-
-const nlohmann::json& reference() {
-  static const nlohmann::json ref = [] {
-    std::ifstream in(cvt::fixture("analysis/embedding/reference.json"));
-    return nlohmann::json::parse(in);
-  }();
-  return ref;
-}
-
-torch::Tensor data(const std::string& name) {
-  return cvt::json_tensor(reference()["data"][name]["x"]);
-}
 
 /// The definition, written out: for each i, the k nearest in the embedding (by a full sort),
 /// their ranks among i's input neighbours (by a full sort), penalties above k.
@@ -67,9 +55,9 @@ double trustworthiness_by_definition(const torch::Tensor& x, const torch::Tensor
 }
 
 TEST(Trustworthiness, MatchesSklearnOnStoredEmbeddings) {
-  const auto x = data("trajectory");
+  const auto x = cvt::embedding_data("trajectory");
   for (const char* method : {"tsne", "umap"}) {
-    const auto& ref = reference()["embeddings"][method];
+    const auto& ref = cvt::embedding_reference()["embeddings"][method];
     const auto y = cvt::json_tensor(ref["y"]);
     for (std::int64_t k : {5, 10, 25}) {
       SCOPED_TRACE(std::string(method) + " k=" + std::to_string(k));
@@ -97,7 +85,7 @@ TEST(Trustworthiness, AgreesWithTheDefinitionOnRandomData) {
 }
 
 TEST(Trustworthiness, PerfectAndRandomEmbeddings) {
-  const auto x = data("blobs");
+  const auto x = cvt::embedding_data("blobs");
   // The data themselves (and any similarity transform of them) keep every neighbourhood.
   const auto moved = 3.0 * x.flip(1) + 7.0;
   EXPECT_DOUBLE_EQ(trustworthiness(x, moved), 1.0);
@@ -110,7 +98,7 @@ TEST(Trustworthiness, PerfectAndRandomEmbeddings) {
 }
 
 TEST(Trustworthiness, InputErrors) {
-  const auto x = data("trajectory");
+  const auto x = cvt::embedding_data("trajectory");
   const auto y = x.slice(1, 0, 2);
   EmbeddingQualityOptions o;
   o.k = 200;  // n = 400: k must be < n / 2

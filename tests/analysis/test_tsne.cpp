@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <limits>
 #include <string>
 #include <vector>
@@ -21,59 +20,13 @@
 #include "cellvae/analysis/tsne.hpp"
 #include "cellvae/error.hpp"
 #include "cluster_test_util.hpp"
+#include "embedding_test_util.hpp"
 #include "test_support.hpp"
 
 namespace cellvae::analysis {
 namespace {
 
 namespace cvt = cellvae::testing;
-
-const nlohmann::json& reference() {
-  static const nlohmann::json ref = [] {
-    std::ifstream in(cvt::fixture("analysis/embedding/reference.json"));
-    return nlohmann::json::parse(in);
-  }();
-  return ref;
-}
-
-torch::Tensor data(const std::string& name) {
-  return cvt::json_tensor(reference()["data"][name]["x"]);
-}
-
-std::vector<std::int32_t> labels(const std::string& name) {
-  return reference()["data"][name]["labels"].get<std::vector<std::int32_t>>();
-}
-
-double mean_of(const nlohmann::json& runs, const char* key) {
-  double s = 0;
-  for (const auto& r : runs) s += r[key].get<double>();
-  return s / static_cast<double>(runs.size());
-}
-
-double min_of(const nlohmann::json& runs, const char* key) {
-  double m = std::numeric_limits<double>::infinity();
-  for (const auto& r : runs) m = std::min(m, r[key].get<double>());
-  return m;
-}
-
-/// Leave-one-out accuracy of a 10-nearest-neighbour vote for the true labels in the embedding
-/// (ties to the lowest label), as the reference script computes it: do the clusters (or
-/// branches) stay apart?
-double knn_accuracy(const torch::Tensor& embedding, const std::vector<std::int32_t>& truth) {
-  NeighborOptions no;
-  no.k = 10;
-  no.exclude_self = true;
-  const auto nn = nearest_neighbors(embedding, embedding, no).indices.contiguous();
-  const auto* p = nn.data_ptr<std::int64_t>();
-  const auto classes = static_cast<std::size_t>(*std::max_element(truth.begin(), truth.end()) + 1);
-  std::int64_t right = 0;
-  for (std::size_t i = 0; i < truth.size(); ++i) {
-    std::vector<int> votes(classes, 0);
-    for (std::size_t t = 0; t < 10; ++t) ++votes[truth[static_cast<std::size_t>(p[i * 10 + t])]];
-    right += std::max_element(votes.begin(), votes.end()) - votes.begin() == truth[i];
-  }
-  return static_cast<double>(right) / static_cast<double>(truth.size());
-}
 
 torch::Tensor dense(const TsneAffinities& p) {
   auto m = torch::zeros({p.n, p.n}, torch::kFloat64);
@@ -83,9 +36,9 @@ torch::Tensor dense(const TsneAffinities& p) {
 }
 
 TEST(Tsne, AffinitiesMatchSklearn) {
-  const auto& ref = reference()["affinities"];
-  const auto p =
-      tsne_affinities(data(ref["data"].get<std::string>()), ref["perplexity"].get<double>());
+  const auto& ref = cvt::embedding_reference()["affinities"];
+  const auto p = tsne_affinities(cvt::embedding_data(ref["data"].get<std::string>()),
+                                 ref["perplexity"].get<double>());
   EXPECT_EQ(p.n_neighbors, ref["n_neighbors"].get<std::int64_t>());
   EXPECT_EQ(p.not_converged, 0);
   EXPECT_EQ(static_cast<std::int64_t>(p.values.size()), ref["nnz"].get<std::int64_t>());
@@ -147,8 +100,8 @@ TEST(Tsne, GradientMatchesAutogradOfTheExactDivergence) {
 TEST(Tsne, EmbeddingsAsGoodAsSklearn) {
   for (const char* name : {"blobs", "trajectory", "clusters"}) {
     SCOPED_TRACE(name);
-    const auto x = data(name);
-    const auto& runs = reference()["runs"][name]["tsne"];
+    const auto x = cvt::embedding_data(name);
+    const auto& runs = cvt::embedding_reference()["runs"][name]["tsne"];
     TsneOptions o;
     o.threads = 2;
     const auto r = tsne(x, o);
@@ -157,24 +110,25 @@ TEST(Tsne, EmbeddingsAsGoodAsSklearn) {
     EXPECT_DOUBLE_EQ(r.learning_rate, std::max(static_cast<double>(x.size(0)) / 12 / 4, 50.0));
     const double trust = trustworthiness(x, r.embedding);
     const double kept = neighborhood_preservation(x, r.embedding);
-    const double accuracy = knn_accuracy(r.embedding, labels(name));
+    const double accuracy = cvt::knn_accuracy(r.embedding, cvt::embedding_labels(name));
     std::printf(
         "[ t-SNE %-10s] trustworthiness %.4f (sklearn %.4f), preservation %.4f (%.4f), "
         "10-NN label accuracy %.4f (%.4f), KL %.4f (%.4f)\n",
-        name, trust, mean_of(runs, "trustworthiness"), kept, mean_of(runs, "preservation"),
-        accuracy, mean_of(runs, "knn_accuracy"), r.kl_divergence, mean_of(runs, "kl_divergence"));
-    EXPECT_NEAR(trust, mean_of(runs, "trustworthiness"), 0.02);
-    EXPECT_GE(kept, min_of(runs, "preservation") - 0.03);
-    EXPECT_GE(accuracy, min_of(runs, "knn_accuracy") - 0.02);
-    EXPECT_NEAR(r.kl_divergence, mean_of(runs, "kl_divergence"),
-                0.1 * mean_of(runs, "kl_divergence"));
+        name, trust, cvt::mean_of(runs, "trustworthiness"), kept,
+        cvt::mean_of(runs, "preservation"), accuracy, cvt::mean_of(runs, "knn_accuracy"),
+        r.kl_divergence, cvt::mean_of(runs, "kl_divergence"));
+    EXPECT_NEAR(trust, cvt::mean_of(runs, "trustworthiness"), 0.02);
+    EXPECT_GE(kept, cvt::min_of(runs, "preservation") - 0.03);
+    EXPECT_GE(accuracy, cvt::min_of(runs, "knn_accuracy") - 0.02);
+    EXPECT_NEAR(r.kl_divergence, cvt::mean_of(runs, "kl_divergence"),
+                0.1 * cvt::mean_of(runs, "kl_divergence"));
     // Better than the best linear view.
-    EXPECT_GT(trust, reference()["pca"][name]["trustworthiness"].get<double>());
+    EXPECT_GT(trust, cvt::embedding_reference()["pca"][name]["trustworthiness"].get<double>());
   }
 }
 
 TEST(Tsne, SameSeedSameEmbeddingWhateverTheThreads) {
-  const auto x = data("trajectory").slice(0, 0, 300);
+  const auto x = cvt::embedding_data("trajectory").slice(0, 0, 300);
   TsneOptions o;
   o.n_iter = 400;
   o.init = TsneInit::random;
@@ -202,7 +156,7 @@ TEST(Tsne, SameSeedSameEmbeddingWhateverTheThreads) {
 TEST(Tsne, PcaStartIsTheScaledPrincipalComponents) {
   // One iteration with a negligible step leaves the start: the first two principal components,
   // scaled to standard deviation 1e-4 along the first.
-  const auto x = data("trajectory");
+  const auto x = cvt::embedding_data("trajectory");
   TsneOptions o;
   o.n_iter = 1;
   o.learning_rate = 1e-12;
@@ -216,7 +170,7 @@ TEST(Tsne, PcaStartIsTheScaledPrincipalComponents) {
 }
 
 TEST(Tsne, OptionErrors) {
-  const auto x = data("trajectory").slice(0, 0, 40);
+  const auto x = cvt::embedding_data("trajectory").slice(0, 0, 40);
   auto message = [&](auto change) {
     TsneOptions o;
     o.n_iter = 10;

@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <limits>
 #include <string>
 #include <vector>
@@ -21,59 +20,13 @@
 #include "cellvae/analysis/umap.hpp"
 #include "cellvae/error.hpp"
 #include "cluster_test_util.hpp"
+#include "embedding_test_util.hpp"
 #include "test_support.hpp"
 
 namespace cellvae::analysis {
 namespace {
 
 namespace cvt = cellvae::testing;
-
-const nlohmann::json& reference() {
-  static const nlohmann::json ref = [] {
-    std::ifstream in(cvt::fixture("analysis/embedding/reference.json"));
-    return nlohmann::json::parse(in);
-  }();
-  return ref;
-}
-
-torch::Tensor data(const std::string& name) {
-  return cvt::json_tensor(reference()["data"][name]["x"]);
-}
-
-std::vector<std::int32_t> labels(const std::string& name) {
-  return reference()["data"][name]["labels"].get<std::vector<std::int32_t>>();
-}
-
-double mean_of(const nlohmann::json& runs, const char* key) {
-  double s = 0;
-  for (const auto& r : runs) s += r[key].get<double>();
-  return s / static_cast<double>(runs.size());
-}
-
-double min_of(const nlohmann::json& runs, const char* key) {
-  double m = std::numeric_limits<double>::infinity();
-  for (const auto& r : runs) m = std::min(m, r[key].get<double>());
-  return m;
-}
-
-/// Leave-one-out accuracy of a 10-nearest-neighbour vote for the true labels in the embedding
-/// (ties to the lowest label), as the reference script computes it: do the clusters (or
-/// branches) stay apart?
-double knn_accuracy(const torch::Tensor& embedding, const std::vector<std::int32_t>& truth) {
-  NeighborOptions no;
-  no.k = 10;
-  no.exclude_self = true;
-  const auto nn = nearest_neighbors(embedding, embedding, no).indices.contiguous();
-  const auto* p = nn.data_ptr<std::int64_t>();
-  const auto classes = static_cast<std::size_t>(*std::max_element(truth.begin(), truth.end()) + 1);
-  std::int64_t right = 0;
-  for (std::size_t i = 0; i < truth.size(); ++i) {
-    std::vector<int> votes(classes, 0);
-    for (std::size_t t = 0; t < 10; ++t) ++votes[truth[static_cast<std::size_t>(p[i * 10 + t])]];
-    right += std::max_element(votes.begin(), votes.end()) - votes.begin() == truth[i];
-  }
-  return static_cast<double>(right) / static_cast<double>(truth.size());
-}
 
 /// Sum of squared residuals of the fit umap_curve minimises.
 double curve_cost(double spread, double min_dist, double a, double b) {
@@ -88,7 +41,7 @@ double curve_cost(double spread, double min_dist, double a, double b) {
 }
 
 TEST(Umap, CurveMatchesUmapLearn) {
-  for (const auto& c : reference()["curves"]) {
+  for (const auto& c : cvt::embedding_reference()["curves"]) {
     const double spread = c["spread"].get<double>(), min_dist = c["min_dist"].get<double>();
     SCOPED_TRACE("spread " + std::to_string(spread) + " min_dist " + std::to_string(min_dist));
     const auto curve = umap_curve(spread, min_dist);
@@ -107,9 +60,9 @@ TEST(Umap, CurveMatchesUmapLearn) {
 }
 
 TEST(Umap, GraphMatchesUmapLearn) {
-  const auto& ref = reference()["graph"];
-  const auto g =
-      umap_graph(data(ref["data"].get<std::string>()), ref["n_neighbors"].get<std::int64_t>());
+  const auto& ref = cvt::embedding_reference()["graph"];
+  const auto g = umap_graph(cvt::embedding_data(ref["data"].get<std::string>()),
+                            ref["n_neighbors"].get<std::int64_t>());
   EXPECT_EQ(static_cast<std::int64_t>(g.weights.size()), ref["nnz"].get<std::int64_t>());
   double sum = 0;
   for (double w : g.weights) sum += w;
@@ -135,29 +88,30 @@ TEST(Umap, GraphMatchesUmapLearn) {
 TEST(Umap, EmbeddingsAsGoodAsUmapLearn) {
   for (const char* name : {"blobs", "trajectory", "clusters"}) {
     SCOPED_TRACE(name);
-    const auto x = data(name);
-    const auto& runs = reference()["runs"][name]["umap"];
+    const auto x = cvt::embedding_data(name);
+    const auto& runs = cvt::embedding_reference()["runs"][name]["umap"];
     const auto r = umap(x);
     ASSERT_EQ(r.embedding.sizes(), (std::vector<std::int64_t>{x.size(0), 2}));
     EXPECT_EQ(r.n_epochs, 500);
     EXPECT_EQ(r.epochs_run, 500);
     const double trust = trustworthiness(x, r.embedding);
     const double kept = neighborhood_preservation(x, r.embedding);
-    const double accuracy = knn_accuracy(r.embedding, labels(name));
+    const double accuracy = cvt::knn_accuracy(r.embedding, cvt::embedding_labels(name));
     std::printf(
         "[ UMAP  %-10s] trustworthiness %.4f (umap-learn %.4f), preservation %.4f "
         "(%.4f), 10-NN label accuracy %.4f (%.4f), %lld graph components\n",
-        name, trust, mean_of(runs, "trustworthiness"), kept, mean_of(runs, "preservation"),
-        accuracy, mean_of(runs, "knn_accuracy"), static_cast<long long>(r.graph_components));
-    EXPECT_NEAR(trust, mean_of(runs, "trustworthiness"), 0.02);
-    EXPECT_GE(kept, min_of(runs, "preservation") - 0.03);
-    EXPECT_GE(accuracy, min_of(runs, "knn_accuracy") - 0.02);
-    EXPECT_GT(trust, reference()["pca"][name]["trustworthiness"].get<double>());
+        name, trust, cvt::mean_of(runs, "trustworthiness"), kept,
+        cvt::mean_of(runs, "preservation"), accuracy, cvt::mean_of(runs, "knn_accuracy"),
+        static_cast<long long>(r.graph_components));
+    EXPECT_NEAR(trust, cvt::mean_of(runs, "trustworthiness"), 0.02);
+    EXPECT_GE(kept, cvt::min_of(runs, "preservation") - 0.03);
+    EXPECT_GE(accuracy, cvt::min_of(runs, "knn_accuracy") - 0.02);
+    EXPECT_GT(trust, cvt::embedding_reference()["pca"][name]["trustworthiness"].get<double>());
   }
 }
 
 TEST(Umap, SameSeedSameEmbedding) {
-  const auto x = data("trajectory");
+  const auto x = cvt::embedding_data("trajectory");
   UmapOptions o;
   o.n_epochs = 100;
   o.seed = 3;
@@ -232,7 +186,7 @@ TEST(Umap, SpectralStartSeparatesComponents) {
 }
 
 TEST(Umap, OtherStartsAndDimensions) {
-  const auto x = data("clusters");
+  const auto x = cvt::embedding_data("clusters");
   UmapOptions o;
   o.n_epochs = 200;
   o.n_components = 3;
@@ -248,7 +202,7 @@ TEST(Umap, OtherStartsAndDimensions) {
 }
 
 TEST(Umap, OptionErrors) {
-  const auto x = data("trajectory").slice(0, 0, 40);
+  const auto x = cvt::embedding_data("trajectory").slice(0, 0, 40);
   auto message = [&](auto change) {
     UmapOptions o;
     o.n_epochs = 5;
