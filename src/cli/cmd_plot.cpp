@@ -128,12 +128,15 @@ void add_embedding(CLI::App* plot) {
   };
   auto args = std::make_shared<Args>();
   CLI::App* cmd = plot->add_subcommand(
-      "embedding", "Real (and generated) cells in one PCA computed on both together, coloured "
+      "embedding", "Real (and generated) cells in one PCA, UMAP or t-SNE of both together, coloured "
                    "by origin or by any obs column");
   cmd->add_option("DATA", args->data, "real cells (any input format)")->required();
   cmd->add_option("GENERATED", args->generated, "generated cells (optional)");
-  cmd->add_option("--method", args->method, "embedding: pca (umap and tsne are planned)")
+  cmd->add_option("--method", args->method,
+                  "pca | umap | tsne (umap and tsne start from the first --n-pcs components)")
       ->capture_default_str();
+  cmd->add_option("--n-pcs", args->options.n_pcs, "principal components umap and tsne start from")
+      ->capture_default_str()->check(CLI::Range(std::int64_t{2}, std::int64_t{1000}));
   cmd->add_option("--color-by", args->options.color_by,
                   "obs column to colour by; 'origin' = real vs generated (a data set's own "
                   "'origin' column when only DATA is given)")
@@ -146,7 +149,7 @@ void add_embedding(CLI::App* plot) {
   cmd->add_option("--n-top-genes", args->options.n_top_genes,
                   "most variable genes (log-normalized) the PCA uses")
       ->capture_default_str()->check(CLI::Range(std::int64_t{2}, std::int64_t{1} << 40));
-  cmd->add_option("--seed", args->options.seed, "seed of the randomized PCA and drawing order")
+  cmd->add_option("--seed", args->options.seed, "seed of the PCA, UMAP or t-SNE and of the drawing order")
       ->capture_default_str();
   cmd->add_option("--title", args->options.title, "figure title");
   cmd->add_option("--threads", args->threads, "CPU threads (default: all cores)");

@@ -11,7 +11,7 @@ namespace cellvae::cli {
 
 void add_report_command(CLI::App& app) {
   struct Args {
-    std::string run_dir, out, cells, title;
+    std::string run_dir, out, cells, title, method = "umap";
     report::ReportOptions options;
     bool force = false;
   };
@@ -33,11 +33,13 @@ void add_report_command(CLI::App& app) {
                   "figures")
       ->capture_default_str()
       ->check(CLI::Range(std::int64_t{10}, std::int64_t{1} << 40));
+  cmd->add_option("--method", args->method, "embedding: pca | umap | tsne")->capture_default_str();
   cmd->add_option("--seed", args->options.seed, "seed of the subsamples and the embedding")
       ->capture_default_str();
   cmd->add_option("--title", args->title, "page title (default: from the run folder's name)");
   cmd->add_flag("--force", args->force, "replace an existing output");
   cmd->callback([args] {
+    args->options.embedding_method = plot::parse_embedding_method(args->method);
     if (std::filesystem::exists(args->out) && !args->force)
       throw InputError("output " + args->out + " exists; use --force to replace it");
     if (!args->cells.empty()) args->options.cells = args->cells;

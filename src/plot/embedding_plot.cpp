@@ -1,4 +1,4 @@
-// `cellvae plot embedding`: real and generated cells in one PCA of both together.
+// `cellvae plot embedding`: real and generated cells in one PCA, UMAP or t-SNE of both together.
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -9,25 +9,35 @@
 #include <unordered_map>
 
 #include "cellvae/analysis/pca.hpp"
+#include "cellvae/analysis/tsne.hpp"
+#include "cellvae/analysis/umap.hpp"
+#include "cellvae/enum_names.hpp"
 #include "cellvae/error.hpp"
 #include "cellvae/plot/plots.hpp"
 #include "cellvae/random.hpp"
 
 namespace cellvae::plot {
 
-std::string_view to_string(EmbeddingMethod method) {
+namespace {
+
+constexpr NameTable<EmbeddingMethod, 3> kMethodNames{{
+    {EmbeddingMethod::pca, "pca"}, {EmbeddingMethod::umap, "umap"}, {EmbeddingMethod::tsne, "tsne"}}};
+
+}  // namespace
+
+std::string_view to_string(EmbeddingMethod method) { return name_of(kMethodNames, method); }
+
+std::string_view display_name(EmbeddingMethod method) {
   switch (method) {
-    case EmbeddingMethod::pca: return "pca";
+    case EmbeddingMethod::pca: return "PCA";
+    case EmbeddingMethod::umap: return "UMAP";
+    case EmbeddingMethod::tsne: return "t-SNE";
   }
-  return "pca";
+  return "?";
 }
 
 EmbeddingMethod parse_embedding_method(std::string_view name) {
-  if (name == "pca") return EmbeddingMethod::pca;
-  if (name == "umap" || name == "tsne" || name == "t-sne")
-    throw InputError("embedding method '" + std::string(name) +
-                     "' is not available yet; only pca is (UMAP and t-SNE are planned)");
-  throw InputError("unknown embedding method '" + std::string(name) + "'; only pca is available");
+  return parse_name(kMethodNames, name, "embedding method");
 }
 
 namespace {
@@ -357,15 +367,29 @@ EmbeddingFigure embedding_figure(const Dataset& real, const Dataset* generated,
       const std::int64_t c = column[static_cast<std::size_t>(s.genes[static_cast<std::size_t>(p)])];
       if (c >= 0) xa[i][c] = static_cast<float>(s.values[static_cast<std::size_t>(p)]);
     }
+  const bool pca_only = o.method == EmbeddingMethod::pca;
   analysis::PcaOptions po;
-  po.n_components = 2;
+  po.n_components = pca_only ? 2 : std::max<std::int64_t>(2, std::min({o.n_pcs, k, n - 1}));
   po.seed = o.seed;
   const analysis::PcaResult pca = analysis::run_pca(x, po);
-  const torch::Tensor scores = pca.scores.to(torch::kFloat64).contiguous();
-  const auto sa = scores.accessor<double, 2>();
+  torch::Tensor coords = pca.scores.to(torch::kFloat64).contiguous();
+  if (o.method == EmbeddingMethod::umap) {
+    analysis::UmapOptions uo;
+    uo.n_neighbors = std::min<std::int64_t>(uo.n_neighbors, n - 1);
+    uo.seed = o.seed;
+    coords = analysis::umap(coords, uo).embedding;
+  } else if (o.method == EmbeddingMethod::tsne) {
+    analysis::TsneOptions to;
+    // Perplexity must stay below the number of cells; 30 is the default for real data.
+    to.perplexity = std::min(to.perplexity, std::max(1.0, static_cast<double>(n - 1) / 3.0));
+    to.seed = o.seed;
+    coords = analysis::tsne(coords, to).embedding;
+  }
+  coords = coords.to(torch::kFloat64).contiguous();
+  const auto sa = coords.accessor<double, 2>();
   for (std::int64_t i = 0; i < n; ++i) {
     out.x.push_back(sa[i][0]);
-    out.y.push_back(pca.n_components > 1 ? sa[i][1] : 0.0);
+    out.y.push_back(coords.size(1) > 1 ? sa[i][1] : 0.0);
   }
   const torch::Tensor ratio = pca.explained_variance_ratio.to(torch::kFloat64);
   for (std::int64_t c = 0; c < pca.n_components; ++c) out.explained_variance_ratio.push_back(ratio[c].item<double>());
@@ -405,16 +429,24 @@ EmbeddingFigure embedding_figure(const Dataset& real, const Dataset* generated,
   if (coloring.ramp) ax.colorbar(coloring.ramp->first, coloring.ramp->second, coloring.title);
   ax.set_legend(LegendPlacement::outside_right);
   const auto evr = out.explained_variance_ratio;
-  ax.set_xlabel("PC1" + (evr.size() > 0 ? " (" + percent(evr[0]) + " of variance)" : ""));
-  ax.set_ylabel("PC2" + (evr.size() > 1 ? " (" + percent(evr[1]) + " of variance)" : ""));
+  const std::string method(display_name(o.method));
+  if (pca_only) {
+    ax.set_xlabel("PC1" + (evr.size() > 0 ? " (" + percent(evr[0]) + " of variance)" : ""));
+    ax.set_ylabel("PC2" + (evr.size() > 1 ? " (" + percent(evr[1]) + " of variance)" : ""));
+  } else {
+    const std::string sep = o.method == EmbeddingMethod::tsne ? " " : "";
+    ax.set_xlabel(method + sep + "1");
+    ax.set_ylabel(method + sep + "2");
+  }
   std::string title = o.title;
-  if (title.empty()) title = generated ? "PCA of real and generated cells" : "PCA of cells";
+  if (title.empty()) title = method + (generated ? " of real and generated cells" : " of cells");
   ax.set_title(title);
   std::string sub = std::to_string(real.n_cells()) + " " + o.real_name;
   if (generated) sub += " + " + std::to_string(generated->n_cells()) + " " + o.generated_name;
   // Short enough to fit above the panel when the legend takes the right side.
   sub += " cells; top " + std::to_string(k) + " of " + std::to_string(n_shared) +
          (generated ? " shared" : "") + " genes";
+  if (!pca_only) sub += ", " + std::to_string(pca.n_components) + " PCs";
   ax.set_subtitle(sub);
   return out;
 }

@@ -240,9 +240,7 @@ Section training_section(const fs::path& model_dir) {
 
 /// "PCA", "UMAP": the method's name as a title uses it.
 std::string method_title(plot::EmbeddingMethod method) {
-  std::string name(plot::to_string(method));
-  for (char& c : name) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return name;
+  return std::string(plot::display_name(method));
 }
 
 /// Up to `n` of `rows`, drawn without replacement, in their original order.

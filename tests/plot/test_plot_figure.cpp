@@ -2,6 +2,7 @@
 // was drawn.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <set>
@@ -141,13 +142,13 @@ TEST(HistoryFigure, NeedsEpochs) {
   EXPECT_THROW(cp::history_figure(h), cellvae::InputError);
 }
 
-TEST(EmbeddingMethod, OnlyPcaForNow) {
-  EXPECT_EQ(cp::parse_embedding_method("pca"), cp::EmbeddingMethod::pca);
-  for (const char* m : {"umap", "tsne"}) {
-    const std::string msg = cvt::error_of([&] { cp::parse_embedding_method(m); });
-    EXPECT_NE(msg.find(m), std::string::npos) << msg;
-    EXPECT_NE(msg.find("only pca"), std::string::npos) << msg;
-  }
+TEST(EmbeddingMethod, NamesRoundTripAndUnknownListsThem) {
+  for (auto m : {cp::EmbeddingMethod::pca, cp::EmbeddingMethod::umap, cp::EmbeddingMethod::tsne})
+    EXPECT_EQ(cp::parse_embedding_method(cp::to_string(m)), m);
+  EXPECT_EQ(cp::display_name(cp::EmbeddingMethod::tsne), "t-SNE");
+  const std::string msg = cvt::error_of([] { cp::parse_embedding_method("mds"); });
+  EXPECT_NE(msg.find("'mds'"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("pca, umap, tsne"), std::string::npos) << msg;
 }
 
 // ---- markers and --shape-by ------------------------------------------------------------------
@@ -241,6 +242,56 @@ struct TwoSets {
   }
 };
 }  // namespace
+
+/// Fraction of cells whose 10 nearest neighbours in the drawn coordinates mostly share their
+/// group: the simulated groups are distinct cell types, so a faithful embedding keeps them apart.
+double group_agreement(const cp::EmbeddingFigure& fig, const cellvae::Column& group) {
+  const std::size_t n = fig.x.size();
+  std::size_t agree = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    std::vector<std::pair<double, std::size_t>> d;
+    for (std::size_t j = 0; j < n; ++j)
+      if (j != i) d.push_back({std::hypot(fig.x[i] - fig.x[j], fig.y[i] - fig.y[j]), j});
+    std::partial_sort(d.begin(), d.begin() + 10, d.end());
+    int same = 0;
+    for (int k = 0; k < 10; ++k) same += group.text(d[static_cast<std::size_t>(k)].second) == group.text(i);
+    agree += same > 5;
+  }
+  return static_cast<double>(agree) / static_cast<double>(n);
+}
+
+TEST(EmbeddingFigure, UmapAndTsneKeepTheGroupsApartAndNameTheirAxes) {
+  // Four cell types with clear marker genes (a fifth of the genes DE, ~2.7-fold each).
+  cellvae::SimulateOptions so;
+  so.n_cells = 200;
+  so.n_genes = 200;
+  so.n_groups = 4;
+  so.de_fraction = 0.2;
+  const cellvae::Dataset real = cellvae::simulate_counts(so);
+  cp::EmbeddingPlotOptions o;
+  o.color_by = "group";
+  const auto& group = *real.obs.find("group");
+  o.method = cp::EmbeddingMethod::pca;
+  const double pca_agreement = group_agreement(cp::embedding_figure(real, nullptr, o), group);
+  for (auto m : {cp::EmbeddingMethod::umap, cp::EmbeddingMethod::tsne}) {
+    o.method = m;
+    const cp::EmbeddingFigure fig = cp::embedding_figure(real, nullptr, o);
+    ASSERT_EQ(fig.x.size(), 200u);
+    // Starting from 50 PCs, the neighbour-based layouts separate the types at least as well
+    // as the first two PCs do.
+    const double agreement = group_agreement(fig, group);
+    EXPECT_GT(agreement, 0.9) << cp::to_string(m);
+    EXPECT_GE(agreement, pca_agreement - 0.02) << cp::to_string(m);
+    const cp::Axes& ax = fig.figure.axes(0, 0);
+    EXPECT_EQ(ax.xlabel(), m == cp::EmbeddingMethod::umap ? "UMAP1" : "t-SNE 1");
+    EXPECT_EQ(ax.title().rfind(std::string(cp::display_name(m)) + " of cells", 0), 0u) << ax.title();
+    // Seeded: the same picture again, another seed another layout.
+    EXPECT_EQ(cp::embedding_figure(real, nullptr, o).x, fig.x);
+    o.seed = 3;
+    EXPECT_NE(cp::embedding_figure(real, nullptr, o).x, fig.x);
+    o.seed = 0;
+  }
+}
 
 TEST(EmbeddingShapes, OneMarkerPerCategoryAndTwoHeadedLegends) {
   const TwoSets d;

@@ -59,12 +59,13 @@ QcFigure qc_figure(const Dataset& real, const Dataset& generated,
 
 // ---- embeddings ------------------------------------------------------------------------------
 
-enum class EmbeddingMethod { pca };
+enum class EmbeddingMethod { pca, umap, tsne };
 
-/// "pca". (UMAP and t-SNE are planned; until then they are rejected by name.)
+/// "pca", "umap", "tsne".
 std::string_view to_string(EmbeddingMethod method);
-/// Inverse of to_string; throws InputError for anything else, saying that only pca is
-/// available (naming umap/tsne explicitly when asked for them).
+/// "PCA", "UMAP", "t-SNE": the name as titles and axis labels write it.
+std::string_view display_name(EmbeddingMethod method);
+/// Inverse of to_string; throws InputError listing the methods for anything else.
 EmbeddingMethod parse_embedding_method(std::string_view name);
 
 struct EmbeddingPlotOptions {
@@ -90,9 +91,13 @@ struct EmbeddingPlotOptions {
   /// Genes with the highest variance of the log-normalised values over the pooled cells
   /// (all genes when fewer); >= 2.
   std::int64_t n_top_genes = 2000;
+  /// umap and tsne: the principal components they start from (the usual single-cell recipe;
+  /// capped by the genes used and the cells - 1), >= 2.
+  std::int64_t n_pcs = 50;
   double scale_factor = 1e4;  ///< log1p(scale_factor * count / cell total)
-  std::uint64_t seed = 0;     ///< randomized PCA and the order points are drawn in
-  std::string title;          ///< "" -> "PCA of real and generated cells" (or of cells)
+  /// The randomized PCA, UMAP's or t-SNE's own randomness, and the order points are drawn in.
+  std::uint64_t seed = 0;
+  std::string title;  ///< "" -> "PCA of real and generated cells" (or of cells; UMAP, t-SNE)
   std::string real_name = "real";
   std::string generated_name = "generated";
 };
@@ -100,15 +105,18 @@ struct EmbeddingPlotOptions {
 struct EmbeddingFigure {
   Figure figure;
   std::vector<double> x, y;  ///< the coordinates drawn (real cells first, then generated)
-  std::vector<double> explained_variance_ratio;  ///< of the two components shown
+  /// pca: of the two components shown; umap/tsne: of the n_pcs components they started from.
+  std::vector<double> explained_variance_ratio;
   std::int64_t n_genes_used = 0;                 ///< after the shared-gene and top-gene cuts
   std::vector<std::string> warnings;             ///< e.g. the colour column missing in one set
 };
 
 /// Real cells (and generated ones, when `generated` is given) in one embedding computed on
 /// both together: shared genes by name, log1p(scale_factor * x / total) per cell (cells with
-/// total 0 stay 0), the n_top_genes most variable genes, then analysis::run_pca (two
-/// components, randomized, seeded); axes "PC1 (12.3%)". Points are drawn in a seeded random
+/// total 0 stay 0), the n_top_genes most variable genes, then analysis::run_pca (randomized,
+/// seeded): pca shows the first two components, axes "PC1 (12.3% of variance)"; umap and tsne
+/// (analysis::umap, analysis::tsne with their default options) run on the first n_pcs, axes
+/// "UMAP1"/"t-SNE 1". Points are drawn in a seeded random
 /// order so neither set hides the other. Throws InputError for a missing colour or shape
 /// column, a shape column that is numeric or has too many categories, fewer than 2 shared
 /// genes or fewer than 3 cells in all.

@@ -45,8 +45,10 @@ struct ReportOptions {
   /// Cells drawn (seeded, without replacement) from each of the held-out real and the
   /// generated cells for the embedding and QC figures; all of them when fewer. >= 10.
   std::int64_t max_cells = 2000;
-  /// Embedding of held-out real and generated cells, computed on both together.
-  plot::EmbeddingMethod embedding_method = plot::EmbeddingMethod::pca;
+  /// Embedding of held-out real and generated cells, computed on both together (UMAP: it
+  /// shows whether generated cells fill the same clusters as the real ones, which PC1/PC2
+  /// alone can hide).
+  plot::EmbeddingMethod embedding_method = plot::EmbeddingMethod::umap;
   std::uint64_t seed = 0;  ///< the subsamples and the embedding
   /// Page title; "" -> "cellvae run <run folder name>".
   std::string title;
