@@ -159,14 +159,21 @@ void add_augment_command(CLI::App& app) {
       // Score generated cells against the held-out ones; the training cells are the
       // real-vs-real control and the memorisation reference.
       configure_threads(1);
+      // The generated cells follow the real ones in the output. Found by position rather than
+      // by the 'origin' column, which CSV and 10x outputs keep in a separate obs file.
       const Dataset written = read_dataset(args->out);
       std::vector<std::int64_t> generated_rows;
-      const Column& origin = written.obs.at("origin");
-      for (std::size_t i = 0; i < origin.size(); ++i)
-        if (origin.text(i) == "generated") generated_rows.push_back(static_cast<std::int64_t>(i));
+      for (std::int64_t i = data.n_cells(); i < written.n_cells(); ++i) generated_rows.push_back(i);
       const Dataset generated = subset(written, generated_rows, iota_indices(written.n_genes()));
       analysis::FidelityOptions fo;
       fo.label_key = fit_options.preprocess.label_key;
+      if (fo.label_key && generated.obs.find(*fo.label_key) == nullptr) {
+        // CSV and 10x outputs keep the labels only in the obs sidecar file.
+        std::cerr << "cellvae: warning: " << args->out << " holds no obs columns (they are in "
+                  << pipeline::obs_sidecar_path(args->out).string()
+                  << "); metrics without label accuracy\n";
+        fo.label_key.reset();
+      }
       fo.allow_non_integer = !is_integer_valued(generated.X);
       fo.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
       fo.seed = gen_options.seed;

@@ -193,3 +193,16 @@ TEST(CliAugment, FitsGeneratesAndKeepsTheRunFolder) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(cellvae::read_dataset(out).n_cells(), 520);
 }
+
+TEST(CliAugment, ScoresACsvOutputWhoseOriginLivesInASeparateObsFile) {
+  const Fixture& f = fixture();
+  cvt::ScratchDir dir;
+  const auto out = dir / "augmented.csv";
+  auto r = cvt::run_cellvae("augment " + quoted(f.data) + " -n 30 -o " + quoted(out) +
+                            " --label-key group --epochs 2 --threads 1 --no-report");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(cellvae::read_dataset(out).n_cells(), 400 + 30);
+  const std::string metrics = cvt::read_text(dir / "augmented_run" / "metrics.json");
+  EXPECT_TRUE(contains(metrics, "\"n_other\": 30")) << metrics.substr(0, 600);
+  EXPECT_TRUE(contains(r.output, "augmented_obs.csv")) << r.output;  // why no label accuracy
+}
