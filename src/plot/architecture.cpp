@@ -13,6 +13,7 @@
 #include "cellvae/enum_names.hpp"
 #include "cellvae/error.hpp"
 #include "cellvae/preprocess/preprocess_state.hpp"
+#include "cellvae/report/html.hpp"
 
 namespace cellvae::plot {
 
@@ -120,32 +121,17 @@ RoleColors parse_role_colors(std::string_view spec, RoleColors base) {
 
 namespace {
 
-/// Text for an HTML-like Graphviz label: &, <, > and " escaped, newlines as line breaks.
+/// Text for an HTML-like Graphviz label: escaped as HTML (Graphviz reads the same entities),
+/// newlines as line breaks.
 std::string html_escape(std::string_view s) {
   std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\n':
-        out += "<BR/>";
-        break;
-      default:
-        out += c;
-    }
+  for (std::size_t start = 0;;) {
+    const std::size_t end = s.find('\n', start);
+    out += report::html_escape(s.substr(start, end == std::string_view::npos ? end : end - start));
+    if (end == std::string_view::npos) return out;
+    out += "<BR/>";
+    start = end + 1;
   }
-  return out;
 }
 
 /// A double-quoted DOT string (ids and plain attributes).
