@@ -199,9 +199,10 @@ TEST(CliPlotArchitecture, DotTextShowsTheFittedModelsLayersAndCovariates) {
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const std::string dot = cvt::read_text(out);
   EXPECT_TRUE(contains(dot, "digraph")) << dot;
-  // The default fit is scVI's: labels in encoder and decoder, batches in the decoder.
-  EXPECT_TRUE(contains(dot, "labels 'group'")) << dot;
-  EXPECT_TRUE(contains(dot, "batches 'batch'")) << dot;
+  // The default fit is scVI's: labels in encoder and decoder, batches in the decoder. Quotes
+  // are escaped as HTML entities, which Graphviz draws as quotes.
+  EXPECT_TRUE(contains(dot, "labels &#39;group&#39;")) << dot;
+  EXPECT_TRUE(contains(dot, "batches &#39;batch&#39;")) << dot;
   EXPECT_TRUE(std::regex_search(
       dot, std::regex("Linear [0-9]+\\+3→128 · BatchNorm · ReLU · Dropout 0\\.1")))
       << dot;
