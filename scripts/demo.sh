@@ -17,4 +17,4 @@ echo "== augment: fit (scvi preset, conditioned on group and batch), generate 1,
   --label-key group --batch-key batch --n-top-genes 500 --seed 1 --force
 "$cellvae" info "$out/augmented.h5ad"
 echo "== demo outputs in $out: augmented.h5ad (real + generated cells, obs 'origin')," >&2
-echo "   augmented_run/ (model/, test_cells.txt, metrics.json, metrics.txt)" >&2
+echo "   augmented_run/ (model/, test_cells.txt, metrics.json, metrics.txt, report.html)" >&2
