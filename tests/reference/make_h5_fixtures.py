@@ -7,7 +7,8 @@ python3-h5py 3.7.0 (HDF5 1.10.8), python3-numpy 1.24.2, python3-scipy 1.10.1, py
 1.5.3. No randomness: every value comes from fixture_matrix.py (the one 6 x 5 matrix that every
 I/O fixture holds) or is written out below.
 
-    /usr/bin/python3 tests/reference/make_h5_fixtures.py          # writes into tests/data/
+    /usr/bin/python3 tests/reference/make_h5_fixtures.py   # writes into tests/data/ (the build
+                                                           # runs it; the files are not committed)
 
 What it makes
 -------------
