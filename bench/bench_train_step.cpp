@@ -5,11 +5,16 @@
 // LibTorch's autograd profiler (a chrome://tracing file; bench/trace_summary.py sums it by op).
 //
 //   bench_train_step DATA.h5ad [--preset scvi|vaexprs] [--batch-key K] [--threads N]
-//                    [--epochs E] [--plain] [--kernels] [--trace FILE]
+//                    [--epochs E] [--plain] [--dense-input] [--torch-adam] [--kernels]
+//                    [--trace FILE]
 //
-// --plain turns off the fast paths (fused likelihood), to measure what they save.
+// By default the steps use the trainer's fast paths: fused likelihood, sparse first layer
+// (ModelConfig::sparse_input auto), FusedAdam with cleared gradients, reused batch buffers.
+// --plain turns all of them off (plain LibTorch likelihood, dense first layer,
+// torch::optim::Adam with zero_grad, fresh batch tensors), to measure what they save;
+// --dense-input and --torch-adam turn off one each.
 // --kernels also times the hot kernels alone on one decoded minibatch (milliseconds per call,
-// median of 50): the ZINB/NB likelihood forward+backward, fused and plain.
+// median of 50): the ZINB/NB likelihood forward+backward, fused (fast and exact) and plain.
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -30,6 +35,7 @@
 #include "cellvae/preprocess/preprocess.hpp"
 #include "cellvae/random.hpp"
 #include "cellvae/threads.hpp"
+#include "cellvae/train/fused_adam.hpp"
 
 namespace {
 
@@ -43,6 +49,8 @@ struct Args {
   int threads = 2;
   int epochs = 3;
   bool plain = false;
+  bool dense_input = false;
+  bool torch_adam = false;
   bool kernels = false;
 };
 
@@ -62,7 +70,9 @@ Args parse(int argc, char** argv) {
     else if (s == "--threads") a.threads = std::atoi(next().c_str());
     else if (s == "--epochs") a.epochs = std::atoi(next().c_str());
     else if (s == "--trace") a.trace = next();
-    else if (s == "--plain") a.plain = true;
+    else if (s == "--plain") a.plain = a.dense_input = a.torch_adam = true;
+    else if (s == "--dense-input") a.dense_input = true;
+    else if (s == "--torch-adam") a.torch_adam = true;
     else if (s == "--kernels") a.kernels = true;
     else if (a.file.empty()) a.file = s;
     else {
@@ -96,6 +106,7 @@ int main(int argc, char** argv) {
   cfg.n_batches = pre.state.batches ? pre.state.batches->encoder.size() : 0;
   cfg.n_labels = 0;
   if (args.plain) cfg.fused_likelihood = false;
+  if (args.dense_input) cfg.sparse_input = model::SparseInput::dense;
 
   data::CellData cells;
   cells.counts = pre.data.X;
@@ -111,16 +122,24 @@ int main(int argc, char** argv) {
   std::vector<torch::Tensor> params;
   for (const auto& p : vae->parameters())
     if (p.requires_grad()) params.push_back(p);
-  torch::optim::Adam optimizer(
-      params, torch::optim::AdamOptions(o.learning_rate).eps(o.adam_epsilon).weight_decay(o.weight_decay));
+  const auto adam_options =
+      torch::optim::AdamOptions(o.learning_rate).eps(o.adam_epsilon).weight_decay(o.weight_decay);
+  std::unique_ptr<torch::optim::Optimizer> optimizer;
+  if (args.torch_adam)
+    optimizer = std::make_unique<torch::optim::Adam>(params, adam_options);
+  else
+    optimizer = std::make_unique<train::FusedAdam>(params, adam_options);
+  data::BatchBuffers buffers;
   torch::Generator gen = at::detail::createCPUGenerator(1);
   Rng rng(1);
 
   std::printf("{\"file\": \"%s\", \"preset\": \"%s\", \"cells\": %zu, \"genes\": %lld, "
-              "\"torch_threads\": %d, \"blas_threads\": %d, \"plain\": %s}\n",
+              "\"torch_threads\": %d, \"blas_threads\": %d, \"plain\": %s, "
+              "\"dense_input\": %s, \"torch_adam\": %s}\n",
               args.file.c_str(), args.preset.c_str(), rows.size(),
               static_cast<long long>(cfg.n_genes), threads.torch_threads, threads.blas_threads,
-              args.plain ? "true" : "false");
+              args.plain ? "true" : "false", args.dense_input ? "true" : "false",
+              args.torch_adam ? "true" : "false");
   std::vector<std::int64_t> order = rows, batch_rows;
   for (int epoch = 0; epoch < args.epochs; ++epoch) {
     std::unique_ptr<torch::autograd::profiler::RecordProfile> trace;
@@ -135,7 +154,8 @@ int main(int argc, char** argv) {
       if (end - begin < o.min_batch_cells) continue;
       auto t0 = Clock::now();
       batch_rows.assign(order.begin() + begin, order.begin() + end);
-      model::CellBatch batch = data::make_batch(cells, batch_rows);
+      model::CellBatch batch =
+          data::make_batch(cells, batch_rows, {}, args.plain ? nullptr : &buffers);
       if (cfg.n_batches == 0) batch.batches = torch::Tensor();
       batch.labels = torch::Tensor();
       t["batch"] += since(t0);
@@ -144,11 +164,14 @@ int main(int argc, char** argv) {
       torch::Tensor loss = terms.loss.mean();
       t["forward"] += since(t0);
       t0 = Clock::now();
-      optimizer.zero_grad();
+      if (args.torch_adam)
+        optimizer->zero_grad();
+      else
+        train::clear_gradients(params);
       loss.backward();
       t["backward"] += since(t0);
       t0 = Clock::now();
-      optimizer.step();
+      optimizer->step();
       t["optimizer"] += since(t0);
       t0 = Clock::now();
       (void)loss.item<double>();
@@ -184,18 +207,21 @@ int main(int argc, char** argv) {
                   ms[ms.size() / 2], static_cast<long long>(batch.x.size(0)));
     };
     const bool zi = p.zero_logits.defined();
-    auto run = [&](bool fused) {
+    auto run = [&](bool fused, bool vectorized) {
       torch::Tensor mu = p.mean.detach().requires_grad_(true);
       torch::Tensor th = p.inverse_dispersion.detach().requires_grad_(true);
       torch::Tensor z = zi ? p.zero_logits.detach().requires_grad_(true) : torch::Tensor();
+      model::FusedNbOptions fo;
+      fo.vectorized = vectorized;
       torch::Tensor per_cell =
-          fused ? model::fused_nb_log_prob_per_cell(batch.x, mu, th, z)
+          fused ? model::fused_nb_log_prob_per_cell(batch.x, mu, th, z, fo)
                 : (zi ? model::zinb_log_prob(batch.x, mu, th, z) : model::nb_log_prob(batch.x, mu, th))
                       .sum(1);
       per_cell.mean().backward();
     };
-    time_it("likelihood_fused_fwd_bwd", [&] { run(true); });
-    time_it("likelihood_plain_fwd_bwd", [&] { run(false); });
+    time_it("likelihood_fused_fwd_bwd", [&] { run(true, true); });
+    time_it("likelihood_fused_exact_fwd_bwd", [&] { run(true, false); });
+    time_it("likelihood_plain_fwd_bwd", [&] { run(false, false); });
     time_it("make_batch", [&] { (void)data::make_batch(cells, batch_rows); });
   }
   return 0;

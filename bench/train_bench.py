@@ -29,6 +29,10 @@ minus the run's own CPU time) is recorded as `foreign_cpu_fraction` (of one core
 the timings are not trustworthy.
 
     bench/train.sh [--epochs 5] [--threads 2] [--quick] [--large] [--only kang] [--out FILE]
+                   [--baseline OLD_CELLVAE]
+
+With --baseline, an older cellvae program is trained too (same data, options and threads, right
+after the current one), and the table adds before/after ratios.
 """
 import argparse
 import datetime
@@ -120,9 +124,10 @@ def median_epochs(seconds):
     return statistics.median(steady)
 
 
-def run_cellvae(args, env, name, path, key, preset, work):
+def run_cellvae(args, env, name, path, key, preset, work, program=None, generate=True):
+    program = program or args.cellvae
     model = os.path.join(work, f"{name}_{preset}")
-    cmd = [args.cellvae, "fit", path, "-o", model, "--preset", preset, "--epochs",
+    cmd = [program, "fit", path, "-o", model, "--preset", preset, "--epochs",
            str(args.epochs), "--threads", str(args.threads), "--seed", "0", "-q", "--force"]
     if preset == "scvi" and key:
         cmd += ["--batch-key", key]
@@ -140,7 +145,7 @@ def run_cellvae(args, env, name, path, key, preset, work):
            "s_per_epoch_median": round(median_epochs(seconds), 4), "n_train": n_train,
            "n_genes": info.get("fit", {}).get("model", {}).get("n_genes"),
            "validation_loss_last_epoch": validation_loss}
-    if args.gen_cells > 0:
+    if generate and args.gen_cells > 0:
         gen_out = os.path.join(work, f"{name}_{preset}_generated.h5ad")
         gcmd = [args.cellvae, "generate", model, "-n", str(args.gen_cells), "-o", gen_out,
                 "--threads", str(args.threads), "--seed", "0", "-q", "--force"]
@@ -191,6 +196,9 @@ def main():
     ap.add_argument("--wait-policy", default="PASSIVE",
                     help="OMP_WAIT_POLICY for both tools; 'inherit' keeps the environment's")
     ap.add_argument("--out", default=None)
+    ap.add_argument("--baseline", default=None,
+                    help="another cellvae program (e.g. a build of the previous commit) trained "
+                         "in the same run, for a before/after ratio")
     args = ap.parse_args()
     if args.quick:
         args.epochs = min(args.epochs, 2)
@@ -222,6 +230,7 @@ def main():
         },
         "cellvae_version": subprocess.run([args.cellvae, "--version"], capture_output=True,
                                           text=True).stdout.strip(),
+        "baseline": args.baseline,
         "runs": [],
     }
     result["sgemm"] = sgemm(args, env, work)
@@ -230,6 +239,8 @@ def main():
         for preset in args.presets.split(","):
             print(f"== {name} {preset}", file=sys.stderr)
             c = run_cellvae(args, env, name, path, key, preset, work)
+            b = (run_cellvae(args, env, name, path, key, preset, work, args.baseline, False)
+                 if args.baseline else None)
             r = run_reference(args, env, name, path, key, preset, work)
             rj = r["json"]
             flop_cell = rj["flops"]["per_cell"]["train_exact"]
@@ -269,6 +280,14 @@ def main():
                 "reference_test_neg_elbo": (rj.get("final") or {}).get("test", {}).get(
                     "neg_elbo", (rj.get("final") or {}).get("test", {}).get("loss")),
             }
+            if b is not None:
+                row["baseline"] = b
+                row["summary"]["baseline_s_per_epoch"] = b["s_per_epoch_median"]
+                row["summary"]["ratio_baseline_over_reference"] = round(
+                    b["s_per_epoch_median"] / ref_s, 3)
+                row["summary"]["ratio_cellvae_over_baseline"] = round(
+                    c_s / b["s_per_epoch_median"], 3)
+                row["summary"]["baseline_foreign_cpu"] = b["run"]["foreign_cpu_fraction"]
             result["runs"].append(row)
     result["settings"]["loadavg_end"] = open("/proc/loadavg").read().split()[:3]
     result["seconds"] = round(time.time() - started, 1)
@@ -301,6 +320,22 @@ def main():
               f"{m['reference_peak_rss_mb']:10.0f} "
               f"{fmt(m['cellvae_generation_cells_per_s'], '11.0f')} "
               f"{m['cellvae_foreign_cpu']:6.2f}/{m['reference_foreign_cpu']:.2f}")
+    if args.baseline:
+        print(f"baseline {args.baseline}:")
+        print(f"{'data set':14s} {'preset':8s} {'before s/ep':>11s} {'after s/ep':>10s} "
+              f"{'ref s/ep':>9s} {'before/ref':>10s} {'after/ref':>9s} {'after/before':>12s} "
+              f"{'foreign after/before/ref':>24s}")
+        for row in result["runs"]:
+            m = row["summary"]
+            if "baseline_s_per_epoch" not in m:
+                continue
+            print(f"{row['dataset']:14s} {row['preset']:8s} {m['baseline_s_per_epoch']:11.3f} "
+                  f"{m['cellvae_s_per_epoch']:10.3f} {m['reference_s_per_epoch']:9.3f} "
+                  f"{m['ratio_baseline_over_reference']:10.2f} "
+                  f"{m['ratio_cellvae_over_reference']:9.2f} "
+                  f"{m['ratio_cellvae_over_baseline']:12.2f} "
+                  f"{m['cellvae_foreign_cpu']:10.2f}/{m['baseline_foreign_cpu']:.2f}/"
+                  f"{m['reference_foreign_cpu']:.2f}")
     print(f"results: {out}", file=sys.stderr)
 
 

@@ -106,6 +106,11 @@ void add_fit_flags(CLI::App* cmd, FitFlags& f) {
   cmd->add_option("--seed", f.seed, "random seed (weights, split, shuffling, sampling)");
   cmd->add_option("--threads", f.threads, "CPU threads (default: all cores)");
   cmd->add_option("--device", f.device, "cpu | cuda | auto");
+  cmd->add_option("--sparse-input", f.sparse_input,
+                  "auto | dense | sparse: how the first layer reads a minibatch (same result)");
+  cmd->add_flag("--plain-kernels", f.plain_kernels,
+                "plain LibTorch likelihood and optimizer instead of the fused kernels (slower, "
+                "same result to rounding; for checking)");
 }
 
 pipeline::FitOptions resolve_fit_options(const FitFlags& f) {
@@ -145,6 +150,9 @@ pipeline::FitOptions resolve_fit_options(const FitFlags& f) {
   if (f.injection)
     m.decoder_injection = parse_flag("--inject", *f.injection, model::parse_covariate_injection);
   if (f.seed) m.seed = *f.seed;
+  if (f.sparse_input)
+    m.sparse_input = parse_flag("--sparse-input", *f.sparse_input, model::parse_sparse_input);
+  if (f.plain_kernels) m.fused_likelihood = false;
 
   train::TrainOptions& t = o.train;
   if (f.kl_weight) t.kl_weight = *f.kl_weight;
@@ -164,6 +172,7 @@ pipeline::FitOptions resolve_fit_options(const FitFlags& f) {
   if (f.seed) t.seed = *f.seed;
   if (f.threads) t.threads = *f.threads;
   if (f.device) t.device = parse_flag("--device", *f.device, train::parse_device_kind);
+  if (f.plain_kernels) t.fused_optimizer = false;
   return o;
 }
 

@@ -16,7 +16,7 @@ struct FitFlags {
   std::string preset = "scvi";
   std::string config;  ///< JSON file with FitOptions keys
   std::optional<std::string> label_key, batch_key, likelihood, dispersion, library, prior,
-      activation, norm, input, injection, optimizer, device, hidden, decoder_hidden;
+      activation, norm, input, injection, optimizer, device, hidden, decoder_hidden, sparse_input;
   std::optional<std::int64_t> latent_dim, components, epochs, batch_size, patience, lr_patience,
       n_top_genes, min_cells, min_genes;
   std::optional<double> dropout, kl_weight, kl_warmup, lr, weight_decay, validation_split,
@@ -26,6 +26,7 @@ struct FitFlags {
   bool no_restore_best = false;
   bool no_batch_covariate = false;
   bool allow_non_integer = false;
+  bool plain_kernels = false;
 };
 
 /// Adds the flags to `cmd`, stored into `flags`.

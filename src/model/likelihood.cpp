@@ -72,9 +72,20 @@ torch::Tensor nb_draw(const torch::Tensor& mu, const torch::Tensor& theta,
 
 class BernoulliLikelihood final : public Likelihood {
  public:
+  explicit BernoulliLikelihood(bool fused) : fused_(fused) {}
   LikelihoodKind kind() const override { return LikelihoodKind::bernoulli; }
   torch::Tensor log_prob(const torch::Tensor& x, const LikelihoodParams& p) const override {
     return bernoulli_log_prob(x, need(p.mean, "mean", kind()));
+  }
+  torch::Tensor log_prob_per_cell(const torch::Tensor& x,
+                                  const LikelihoodParams& p) const override {
+    const torch::Tensor& mean = need(p.mean, "mean", kind());
+    const bool floating =
+        mean.scalar_type() == torch::kFloat || mean.scalar_type() == torch::kDouble;
+    if (fused_ && mean.device().is_cpu() && x.device().is_cpu() && floating && mean.dim() == 2 &&
+        x.sizes() == mean.sizes())
+      return fused_bernoulli_log_prob_per_cell(x, mean);
+    return Likelihood::log_prob_per_cell(x, p);
   }
   torch::Tensor sample(const LikelihoodParams& p, torch::Generator& g) const override {
     torch::NoGradGuard no_grad;
@@ -83,6 +94,9 @@ class BernoulliLikelihood final : public Likelihood {
   torch::Tensor mean(const LikelihoodParams& p) const override {
     return need(p.mean, "mean", kind());
   }
+
+ private:
+  bool fused_;
 };
 
 class GaussianLikelihood final : public Likelihood {
@@ -218,7 +232,7 @@ torch::Tensor Likelihood::log_prob_per_cell(const torch::Tensor& x,
 
 std::unique_ptr<Likelihood> make_likelihood(LikelihoodKind kind, const LikelihoodOptions& options) {
   switch (kind) {
-    case LikelihoodKind::bernoulli: return std::make_unique<BernoulliLikelihood>();
+    case LikelihoodKind::bernoulli: return std::make_unique<BernoulliLikelihood>(options.fused);
     case LikelihoodKind::gaussian: return std::make_unique<GaussianLikelihood>();
     case LikelihoodKind::poisson: return std::make_unique<PoissonLikelihood>();
     case LikelihoodKind::nb: return std::make_unique<NbLikelihood>(false, options.fused);

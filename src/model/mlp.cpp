@@ -1,9 +1,12 @@
 #include "cellvae/model/mlp.hpp"
 
+#include <stdexcept>
 #include <string>
 #include <utility>
 
 #include "cellvae/error.hpp"
+#include "cellvae/model/parallel_linear.hpp"
+#include "cellvae/model/sparse_linear.hpp"
 
 namespace cellvae::model {
 
@@ -28,7 +31,13 @@ class MlpLayerImpl : public torch::nn::Module {
   }
 
   torch::Tensor forward(const torch::Tensor& input) {
-    torch::Tensor h = linear_->forward(input);
+    return after_linear(parallel_linear(input, linear_->weight, linear_->bias));
+  }
+
+  torch::nn::Linear& linear() { return linear_; }
+
+  // Normalisation, activation and dropout of the Linear's output h.
+  torch::Tensor after_linear(torch::Tensor h) {
     if (batch_norm_) h = batch_norm_->forward(h);
     if (layer_norm_) h = layer_norm_->forward(h);
     switch (activation_) {
@@ -140,6 +149,39 @@ torch::Tensor MlpImpl::forward(const torch::Tensor& x, const torch::Tensor& cova
   for (std::size_t i = 0; i < layer_ptrs_.size(); ++i) {
     const bool injected = i == 0 || options_.injection == CovariateInjection::every_layer;
     if (k > 0 && injected) h = torch::cat({h, c}, 1);
+    h = layer_ptrs_[i]->forward(h);
+  }
+  return h;
+}
+
+torch::Tensor MlpImpl::forward_sparse(const CsrRows& x, const torch::Tensor& covariate_columns) {
+  if (layer_ptrs_.empty())
+    throw std::logic_error("Mlp::forward_sparse: the MLP has no hidden layer");
+  if (!x.defined() || x.n_cols != options_.input_dim)
+    throw InputError("MLP sparse input must be cells x " + std::to_string(options_.input_dim) +
+                     " (MlpOptions.input_dim), got " +
+                     (x.defined() ? std::to_string(x.rows()) + " x " + std::to_string(x.n_cols)
+                                  : std::string("an undefined matrix")));
+  const int64_t k = options_.covariate_dim;
+  const bool has_covariates = covariate_columns.defined() && covariate_columns.numel() > 0;
+  if (k == 0 && has_covariates)
+    throw InputError("MLP got covariates but MlpOptions.covariate_dim is 0");
+  if (k > 0 && (!has_covariates || covariate_columns.dim() != 2 ||
+                covariate_columns.size(0) != x.rows()))
+    throw InputError("MLP needs the covariate columns of its " + std::to_string(x.rows()) +
+                     " cells (MlpOptions.covariate_dim " + std::to_string(k) + ")");
+  detail::MlpLayerImpl& first = *layer_ptrs_[0];
+  torch::Tensor h = first.after_linear(
+      sparse_linear(x, first.linear()->weight, first.linear()->bias,
+                    k > 0 ? covariate_columns : torch::Tensor()));
+  torch::Tensor c;
+  if (k > 0 && options_.injection == CovariateInjection::every_layer && layer_ptrs_.size() > 1) {
+    // The later layers read the covariates as one-hot columns, as forward() does.
+    c = torch::zeros({x.rows(), k}, h.options())
+            .scatter_(1, covariate_columns - options_.input_dim, 1.0);
+  }
+  for (std::size_t i = 1; i < layer_ptrs_.size(); ++i) {
+    if (c.defined()) h = torch::cat({h, c}, 1);
     h = layer_ptrs_[i]->forward(h);
   }
   return h;

@@ -30,6 +30,12 @@ constexpr NameTable<LibraryKind, 3> kLibraryNames{{
     {LibraryKind::latent, "latent"},
 }};
 
+constexpr NameTable<SparseInput, 3> kSparseInputNames{{
+    {SparseInput::auto_, "auto"},
+    {SparseInput::dense, "dense"},
+    {SparseInput::sparse, "sparse"},
+}};
+
 // ---- validation helpers ----------------------------------------------------------------------
 
 std::string quoted(std::string_view name) { return "'" + std::string(name) + "'"; }
@@ -101,6 +107,23 @@ LibraryKind parse_library_kind(std::string_view name) {
   return parse_name(kLibraryNames, name, "library");
 }
 
+std::string_view to_string(SparseInput kind) { return name_of(kSparseInputNames, kind); }
+SparseInput parse_sparse_input(std::string_view name) {
+  return parse_name(kSparseInputNames, name, "sparse input");
+}
+
+bool prefer_sparse_input(double density, std::int64_t cells) {
+  // Break-even densities of the sparse first layer against the dense one (log1p +
+  // parallel_linear), forward + backward, from bench/micro_kernels.cpp (BM_FirstLayer: 1,287
+  // genes, 2 threads, AVX2, fastest of 5 repetitions; bench/results/micro_kernels_*.json):
+  // about 40% at 128 cells x 128 hidden units, 42% at 512 cells, 15% at 32 cells x 256 hidden
+  // units. The rule below gives 37%, 43% and 14%.
+  constexpr double max_density = 0.45;
+  constexpr double cell_cost = 10.0;
+  if (cells <= 0) return false;
+  return density <= max_density - cell_cost / static_cast<double>(cells);
+}
+
 void validate(const ModelConfig& config) { check(config, /*resolved=*/true); }
 
 void validate_template(const ModelConfig& config) { check(config, config.n_genes > 0); }
@@ -127,6 +150,7 @@ json model_config_to_json(const ModelConfig& c) {
               {"likelihood", std::string(to_string(c.likelihood))},
               {"dispersion", std::string(to_string(c.dispersion))},
               {"fused_likelihood", c.fused_likelihood},
+              {"sparse_input", std::string(to_string(c.sparse_input))},
               {"seed", c.seed}};
 }
 
@@ -155,6 +179,7 @@ ModelConfig model_config_from_json(const json& j) {
   r.name("likelihood", parse_likelihood_kind, c.likelihood);
   r.name("dispersion", parse_dispersion_kind, c.dispersion);
   r.boolean("fused_likelihood", c.fused_likelihood);
+  r.name("sparse_input", parse_sparse_input, c.sparse_input);
   r.seed("seed", c.seed);
   validate_template(c);
   return c;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cellvae/error.hpp"
+#include "cellvae/model/parallel_linear.hpp"
 
 namespace cellvae::model {
 namespace {
@@ -209,6 +210,38 @@ torch::Tensor VaeImpl::encoder_input(const torch::Tensor& x) const {
   return config_.input == InputKind::log1p ? torch::log1p(v) : v;
 }
 
+bool VaeImpl::reads_sparse(const CellBatch& batch) const {
+  const CsrRows& x = batch.x_csr;
+  if (!x.defined() || config_.sparse_input == SparseInput::dense) return false;
+  if (config_.encoder_hidden.empty() || !mean_head_->weight.device().is_cpu()) return false;
+  if (x.rows() != batch.x.size(0) || x.n_cols != config_.n_genes)
+    throw InputError("x_csr must be " + std::to_string(batch.x.size(0)) + " x " +
+                     std::to_string(config_.n_genes) + " like x, got " +
+                     std::to_string(x.rows()) + " x " + std::to_string(x.n_cols));
+  return config_.sparse_input == SparseInput::sparse ||
+         prefer_sparse_input(x.density(), x.rows());
+}
+
+CsrRows VaeImpl::sparse_encoder_input(const CsrRows& x) const {
+  CsrRows out = x;
+  out.values = x.values.to(tensor_options());
+  if (config_.input == InputKind::log1p) out.values = torch::log1p(out.values);
+  return out;
+}
+
+torch::Tensor VaeImpl::covariate_columns(const torch::Tensor& labels, const torch::Tensor& batches,
+                                         bool use_labels, bool use_batches) const {
+  std::vector<torch::Tensor> parts;
+  std::int64_t offset = config_.n_genes;
+  if (use_labels && config_.n_labels > 0) {
+    parts.push_back(labels + offset);
+    offset += config_.n_labels;
+  }
+  if (use_batches && config_.n_batches > 0) parts.push_back(batches + offset);
+  if (parts.empty()) return {};
+  return torch::stack(parts, 1);
+}
+
 torch::Tensor VaeImpl::covariates(const torch::Tensor& labels, const torch::Tensor& batches,
                                   bool use_labels, bool use_batches) const {
   const auto options = tensor_options();
@@ -273,11 +306,23 @@ Encoding VaeImpl::encode(const CellBatch& batch) {
       use_labels ? codes_of(batch.labels, c.n_labels, "label", cells, device) : torch::Tensor();
   torch::Tensor batches =
       use_batches ? codes_of(batch.batches, c.n_batches, "batch", cells, device) : torch::Tensor();
-  torch::Tensor input = encoder_input(batch.x);
-  torch::Tensor cov = covariates(labels, batches, use_labels, use_batches);
+  // The encoders' first layers read either the dense input or its nonzeros (same result).
+  const bool sparse = reads_sparse(batch);
+  torch::Tensor input, cov, cov_columns;
+  CsrRows sparse_input;
+  if (sparse) {
+    sparse_input = sparse_encoder_input(batch.x_csr);
+    cov_columns = covariate_columns(labels, batches, use_labels, use_batches);
+  } else {
+    input = encoder_input(batch.x);
+    cov = covariates(labels, batches, use_labels, use_batches);
+  }
+  auto run_encoder = [&](Mlp& mlp) {
+    return sparse ? mlp->forward_sparse(sparse_input, cov_columns) : run_mlp(mlp, input, cov);
+  };
 
   Encoding out;
-  torch::Tensor h = run_mlp(encoder_, input, cov);
+  torch::Tensor h = run_encoder(encoder_);
   torch::Tensor mean = z_mean_->forward(h);
   torch::Tensor head = z_log_variance_->forward(h);
   if (c.prior == PriorKind::gaussian_mixture) {
@@ -290,7 +335,7 @@ Encoding VaeImpl::encode(const CellBatch& batch) {
     out.z.z.log_variance = log_variance_of(head, c.variance_epsilon);
   }
   if (c.library == LibraryKind::latent) {
-    torch::Tensor hl = run_mlp(library_encoder_, input, cov);
+    torch::Tensor hl = run_encoder(library_encoder_);
     out.library.mean = library_mean_->forward(hl);
     out.library.log_variance =
         log_variance_of(library_log_variance_->forward(hl), c.variance_epsilon);
@@ -310,7 +355,9 @@ LikelihoodParams VaeImpl::decode(const torch::Tensor& z, const torch::Tensor& lo
   torch::Tensor lab = codes_of(labels, c.n_labels, "label", cells, device);
   torch::Tensor bat = codes_of(batches, c.n_batches, "batch", cells, device);
   torch::Tensor h = run_mlp(decoder_, z.to(options), covariates(lab, bat, true, true));
-  torch::Tensor head = mean_head_->forward(h);
+  // The output heads (hidden -> genes) are the largest products: split over the threads.
+  auto head_of = [&](torch::nn::Linear& l) { return parallel_linear(h, l->weight, l->bias); };
+  torch::Tensor head = head_of(mean_head_);
 
   LikelihoodParams p;
   switch (c.likelihood) {
@@ -337,12 +384,12 @@ LikelihoodParams VaeImpl::decode(const torch::Tensor& z, const torch::Tensor& lo
   }
   if (has_dispersion(c.likelihood)) {
     p.inverse_dispersion =
-        torch::exp(c.dispersion == DispersionKind::cell ? dispersion_head_->forward(h)
+        torch::exp(c.dispersion == DispersionKind::cell ? head_of(dispersion_head_)
                                                         : gene_rows(log_dispersion_, lab, bat));
   }
-  if (is_zero_inflated(c.likelihood)) p.zero_logits = zero_head_->forward(h);
+  if (is_zero_inflated(c.likelihood)) p.zero_logits = head_of(zero_head_);
   if (c.likelihood == LikelihoodKind::gaussian)
-    p.log_scale = c.dispersion == DispersionKind::cell ? log_scale_head_->forward(h)
+    p.log_scale = c.dispersion == DispersionKind::cell ? head_of(log_scale_head_)
                                                        : gene_rows(log_scale_, lab, bat);
   return p;
 }

@@ -108,6 +108,7 @@ json train_options_to_json(const TrainOptions& o) {
               {"lr_factor", o.lr_factor},
               {"min_learning_rate", o.min_learning_rate},
               {"gradient_clip", optional_json(o.gradient_clip)},
+              {"fused_optimizer", o.fused_optimizer},
               {"seed", o.seed},
               {"threads", optional_json(o.threads)},
               {"device", std::string(to_string(o.device))}};
@@ -134,6 +135,7 @@ TrainOptions train_options_from_json(const json& j) {
   r.number("lr_factor", o.lr_factor);
   r.number("min_learning_rate", o.min_learning_rate);
   r.optional_number("gradient_clip", o.gradient_clip);
+  r.boolean("fused_optimizer", o.fused_optimizer);
   r.seed("seed", o.seed);
   std::optional<std::int64_t> threads;
   r.optional_integer("threads", threads);

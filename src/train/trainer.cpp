@@ -16,6 +16,7 @@
 #include "cellvae/error.hpp"
 #include "cellvae/random.hpp"
 #include "cellvae/threads.hpp"
+#include "cellvae/train/fused_adam.hpp"
 
 namespace cellvae::train {
 namespace {
@@ -23,8 +24,8 @@ namespace {
 // The batch as the module reads it: covariates the configuration does not use are dropped.
 model::CellBatch batch_for(const model::Vae& model, const data::CellData& data,
                            const std::vector<std::int64_t>& rows,
-                           const data::BatchOptions& options) {
-  model::CellBatch b = data::make_batch(data, rows, options);
+                           const data::BatchOptions& options, data::BatchBuffers* buffers) {
+  model::CellBatch b = data::make_batch(data, rows, options, buffers);
   if (model->config().n_labels == 0) b.labels = torch::Tensor();
   if (model->config().n_batches == 0) b.batches = torch::Tensor();
   return b;
@@ -148,8 +149,10 @@ struct Trainer::State {
   std::vector<std::int64_t> validation_rows;
   TrainOptions options;
   data::BatchOptions batch_options;
+  data::BatchBuffers batch_buffers;
   std::vector<torch::Tensor> trainable;
   std::unique_ptr<torch::optim::Optimizer> optimizer;
+  bool fused_optimizer = false;  // FusedAdam/FusedAdamW: gradients are cleared, not zeroed
   double learning_rate = 0;
 
   Rng shuffle_rng{0};
@@ -172,17 +175,31 @@ struct Trainer::State {
   void build_optimizer() {
     const TrainOptions& o = options;
     namespace optim = torch::optim;
+    // The fused update is for CPU tensors (elsewhere FusedAdam would fall back to torch's step).
+    const bool fuse =
+        o.fused_optimizer && (trainable.empty() || trainable.front().device().is_cpu());
+    fused_optimizer = false;
     switch (o.optimizer) {
-      case OptimizerKind::adam:
-        optimizer = std::make_unique<optim::Adam>(
-            trainable,
-            optim::AdamOptions(o.learning_rate).eps(o.adam_epsilon).weight_decay(o.weight_decay));
+      case OptimizerKind::adam: {
+        const auto adam =
+            optim::AdamOptions(o.learning_rate).eps(o.adam_epsilon).weight_decay(o.weight_decay);
+        if (fuse)
+          optimizer = std::make_unique<FusedAdam>(trainable, adam);
+        else
+          optimizer = std::make_unique<optim::Adam>(trainable, adam);
+        fused_optimizer = fuse;
         break;
-      case OptimizerKind::adamw:
-        optimizer = std::make_unique<optim::AdamW>(
-            trainable,
-            optim::AdamWOptions(o.learning_rate).eps(o.adam_epsilon).weight_decay(o.weight_decay));
+      }
+      case OptimizerKind::adamw: {
+        const auto adamw =
+            optim::AdamWOptions(o.learning_rate).eps(o.adam_epsilon).weight_decay(o.weight_decay);
+        if (fuse)
+          optimizer = std::make_unique<FusedAdamW>(trainable, adamw);
+        else
+          optimizer = std::make_unique<optim::AdamW>(trainable, adamw);
+        fused_optimizer = fuse;
         break;
+      }
       case OptimizerKind::sgd:
         optimizer = std::make_unique<optim::SGD>(
             trainable,
@@ -336,7 +353,8 @@ const EpochRecord& Trainer::run_epoch(const BatchCallback& on_batch) {
     const std::int64_t end = std::min(n_rows, begin + o.batch_size);
     if (end - begin < o.min_batch_cells) continue;
     rows.assign(order.begin() + begin, order.begin() + end);
-    const model::CellBatch batch = batch_for(s.model, *s.data, rows, s.batch_options);
+    const model::CellBatch batch =
+        batch_for(s.model, *s.data, rows, s.batch_options, &s.batch_buffers);
     const model::LossTerms terms = s.model->loss(batch, s.generator, rec.kl_weight);
     const std::array<double, 4> b = term_sums(terms);
     if (!all_finite(b))
@@ -344,7 +362,10 @@ const EpochRecord& Trainer::run_epoch(const BatchCallback& on_batch) {
                        std::to_string(batch_index + 1) + " of " + std::to_string(n_batches) +
                        " (learning rate " + format_number(s.learning_rate) +
                        "); try a lower --lr, --clip, or check the data for NaN or infinite values");
-    s.optimizer->zero_grad();
+    if (s.fused_optimizer)
+      clear_gradients(s.trainable);
+    else
+      s.optimizer->zero_grad();
     terms.loss.mean().backward();
     if (o.gradient_clip) torch::nn::utils::clip_grad_norm_(s.trainable, *o.gradient_clip);
     s.optimizer->step();
@@ -418,6 +439,7 @@ LossSummary evaluate_loss(model::Vae& model, const data::CellData& data,
   ModeGuard mode(model);
   model->eval();
   const data::BatchOptions options = batch_options_of(model);
+  data::BatchBuffers buffers;
   std::array<double, 4> sums{0, 0, 0, 0};
   std::vector<std::int64_t> chunk;
   const auto n = static_cast<std::int64_t>(rows.size());
@@ -425,7 +447,7 @@ LossSummary evaluate_loss(model::Vae& model, const data::CellData& data,
     const std::int64_t end = std::min(n, begin + batch_size);
     chunk.assign(rows.begin() + begin, rows.begin() + end);
     const model::LossTerms terms =
-        model->loss(batch_for(model, data, chunk, options), generator, kl_weight);
+        model->loss(batch_for(model, data, chunk, options, &buffers), generator, kl_weight);
     const std::array<double, 4> b = term_sums(terms);
     for (std::size_t k = 0; k < sums.size(); ++k) sums[k] += b[k];
   }

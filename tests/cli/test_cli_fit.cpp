@@ -173,6 +173,32 @@ TEST(CliFit, ConfigFileThenFlags) {
   EXPECT_FALSE(fs::exists(dir / "m3"));
 }
 
+// The fast paths (first layer from the nonzeros, fused likelihood and optimizer) are a
+// computation choice: the same seed gives the same training curve as the plain LibTorch path, to
+// float rounding, and model.json records the choice.
+TEST(CliFit, FastAndPlainKernelsTrainTheSameModel) {
+  cvt::ScratchDir dir;
+  const std::string base = "fit " + quoted(simulated()) + " --batch-key batch" + kFast + " -o ";
+  auto r = cvt::run_cellvae(base + quoted(dir / "fast") + " --sparse-input sparse");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = cvt::run_cellvae(base + quoted(dir / "plain") + " --sparse-input dense --plain-kernels");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const json fast = read_json(dir / "fast" / "model.json").at("fit");
+  const json plain = read_json(dir / "plain" / "model.json").at("fit");
+  EXPECT_EQ(fast.at("model").at("sparse_input"), "sparse");
+  EXPECT_EQ(fast.at("model").at("fused_likelihood"), true);
+  EXPECT_EQ(fast.at("training").at("fused_optimizer"), true);
+  EXPECT_EQ(plain.at("model").at("sparse_input"), "dense");
+  EXPECT_EQ(plain.at("model").at("fused_likelihood"), false);
+  EXPECT_EQ(plain.at("training").at("fused_optimizer"), false);
+  const auto a = history_column(dir / "fast", "train_loss");
+  const auto b = history_column(dir / "plain", "train_loss");
+  ASSERT_EQ(a.size(), b.size());
+  ASSERT_FALSE(a.empty());
+  for (std::size_t i = 0; i < a.size(); ++i)
+    EXPECT_NEAR(a[i], b[i], 1e-3 * std::abs(b[i])) << "epoch " << i + 1;
+}
+
 TEST(CliFit, BadOptionsNameTheOption) {
   cvt::ScratchDir dir;
   const std::string base = "fit " + quoted(simulated()) + " -o " + quoted(dir / "m") + " --epochs 1 ";
@@ -189,6 +215,7 @@ TEST(CliFit, BadOptionsNameTheOption) {
       {"--batch-key donor", "donor"},
       {"--validation-split 1", "--validation-split"},
       {"--device tpu", "--device"},
+      {"--sparse-input diagonal", "--sparse-input"},
   };
   for (const auto& [flags, expected] : cases) {
     auto r = cvt::run_cellvae(base + flags);

@@ -107,6 +107,52 @@ TEST(FusedNb, EqualsPlainPathFloat) {
     }
 }
 
+// The float fast path (zero counts vectorized in float, the rest in double) against the
+// all-double path on float inputs: counts beyond the per-gene tables (9..16, > 16, non-integer),
+// zero logits beyond ±30, per-gene and per-cell θ, with and without gradients.
+TEST(FusedNb, VectorizedFloatPathEqualsTheExactPath) {
+  for (bool per_gene : {true, false})
+    for (bool zi : {false, true}) {
+      const std::string what = std::string(zi ? "zinb" : "nb") + (per_gene ? " gene" : " cell");
+      Batch b = make_batch(67, 301, torch::kFloat, per_gene, 0.7, 21);
+      b.x.index_put_({torch::indexing::Slice(0, 5)}, b.x.index({torch::indexing::Slice(0, 5)}) * 7);
+      b.x.index_put_({5, torch::indexing::Slice(0, 40)}, 2.5);  // non-integer counts
+      b.z.index_put_({torch::indexing::Slice(6, 9)}, b.z.index({torch::indexing::Slice(6, 9)}) * 30);
+      auto run = [&](bool vectorized) {
+        torch::Tensor mu = b.mu.clone().requires_grad_(true);
+        torch::Tensor theta = b.theta.clone().requires_grad_(true);
+        torch::Tensor z = b.z.clone().requires_grad_(true);
+        cm::FusedNbOptions o;
+        o.vectorized = vectorized;
+        torch::Tensor v =
+            cm::fused_nb_log_prob_per_cell(b.x, mu, theta, zi ? z : torch::Tensor(), o);
+        torch::Tensor w = torch::linspace(0.5, 1.5, v.size(0), v.options());
+        (v * w).sum().backward();
+        return Result{v.detach(), mu.grad(), theta.grad(), zi ? z.grad() : torch::Tensor()};
+      };
+      const Result fast = run(true), exact = run(false);
+      const double scale = exact.value.abs().max().item<double>();
+      expect_close(fast.value, exact.value, 1e-6, 1e-6 * scale, what + " value");
+      expect_close(fast.d_mu, exact.d_mu, 1e-5, 1e-6, what + " d_mu");
+      expect_close(fast.d_theta, exact.d_theta, 1e-4, 1e-5, what + " d_theta");
+      if (zi) expect_close(fast.d_z, exact.d_z, 1e-5, 1e-6, what + " d_z");
+      {
+        torch::NoGradGuard no_grad;
+        torch::Tensor v = cm::fused_nb_log_prob_per_cell(b.x, b.mu, b.theta,
+                                                          zi ? b.z : torch::Tensor());
+        expect_close(v, fast.value, 0, 0, what + " without gradients");
+      }
+    }
+}
+
+TEST(FusedNb, BackwardMayRunOnlyOnce) {
+  Batch b = make_batch(3, 5, torch::kFloat, true);
+  torch::Tensor mu = b.mu.clone().requires_grad_(true);
+  torch::Tensor v = cm::fused_nb_log_prob_per_cell(b.x, mu, b.theta, b.z).sum();
+  v.backward({}, /*retain_graph=*/true);
+  EXPECT_THROW(v.backward(), std::exception);
+}
+
 TEST(FusedNb, BackwardMatchesFiniteDifferences) {
   for (bool per_gene : {true, false})
     for (bool zi : {false, true}) {
@@ -200,4 +246,37 @@ TEST(FusedNb, VaeLossAndGradientsEqualPlainPath) {
                    what + " gradient of parameter " + std::to_string(i));
     }
   }
+}
+
+// The fused Bernoulli (VAExprs's binary cross-entropy) equals the plain path: values and
+// gradients in float and double, with p at and beyond the clamping bounds (no gradient there)
+// and x in [0, 1] as well as slightly outside (validation cells).
+TEST(FusedBernoulli, EqualsPlainPath) {
+  for (auto dtype : {torch::kFloat, torch::kDouble}) {
+    torch::manual_seed(8);
+    const auto opt = torch::TensorOptions().dtype(dtype);
+    torch::Tensor x = (torch::rand({37, 211}, opt) * 1.2 - 0.1) * (torch::rand({37, 211}, opt) > 0.6);
+    torch::Tensor p = torch::sigmoid(torch::randn({37, 211}, opt) * 4);
+    p.index_put_({0, torch::indexing::Slice(0, 5)}, 0.0);
+    p.index_put_({1, torch::indexing::Slice(0, 5)}, 1.0);
+    p.index_put_({2, torch::indexing::Slice(0, 5)}, cm::kBernoulliEps);
+    auto run = [&](bool fused) {
+      torch::Tensor q = p.clone().requires_grad_(true);
+      torch::Tensor v = fused ? cm::fused_bernoulli_log_prob_per_cell(x, q)
+                              : cm::bernoulli_log_prob(x, q).sum(1);
+      torch::Tensor w = torch::linspace(0.5, 1.5, v.size(0), v.options());
+      (v * w).sum().backward();
+      return std::make_pair(v.detach(), q.grad());
+    };
+    const auto [vf, gf] = run(true);
+    const auto [vp, gp] = run(false);
+    const bool is_float = dtype == torch::kFloat;
+    const double scale = vp.abs().max().item<double>();
+    expect_close(vf, vp, is_float ? 1e-5 : 1e-12, (is_float ? 1e-5 : 1e-12) * scale, "value");
+    expect_close(gf, gp, is_float ? 1e-5 : 1e-12, is_float ? 1e-4 : 1e-9, "gradient");
+    EXPECT_EQ(gf.index({0, torch::indexing::Slice(0, 5)}).abs().sum().item<double>(), 0.0);
+  }
+  torch::Tensor x = torch::rand({3, 4});
+  EXPECT_THROW(cm::fused_bernoulli_log_prob_per_cell(x, torch::rand({3, 5})),
+               std::invalid_argument);
 }

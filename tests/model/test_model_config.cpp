@@ -49,6 +49,7 @@ cm::ModelConfig non_default() {
   c.likelihood = cm::LikelihoodKind::nb;
   c.dispersion = cm::DispersionKind::gene_batch;
   c.fused_likelihood = false;
+  c.sparse_input = cm::SparseInput::dense;
   c.seed = std::numeric_limits<std::uint64_t>::max() - 5;  // beyond int64
   return c;
 }
@@ -75,6 +76,7 @@ void expect_same(const cm::ModelConfig& a, const cm::ModelConfig& b) {
   EXPECT_EQ(a.likelihood, b.likelihood);
   EXPECT_EQ(a.dispersion, b.dispersion);
   EXPECT_EQ(a.fused_likelihood, b.fused_likelihood);
+  EXPECT_EQ(a.sparse_input, b.sparse_input);
   EXPECT_EQ(a.seed, b.seed);
 }
 
@@ -106,6 +108,33 @@ TEST(ModelConfigNames, InputAndLibraryRoundTrip) {
   EXPECT_EQ(cm::to_string(cm::LibraryKind::none), "none");
   EXPECT_EQ(cm::to_string(cm::LibraryKind::observed), "observed");
   EXPECT_EQ(cm::to_string(cm::LibraryKind::latent), "latent");
+}
+
+TEST(ModelConfigNames, SparseInputRoundTripAndDefault) {
+  for (auto k : {cm::SparseInput::auto_, cm::SparseInput::dense, cm::SparseInput::sparse})
+    EXPECT_EQ(cm::parse_sparse_input(cm::to_string(k)), k);
+  EXPECT_EQ(cm::to_string(cm::SparseInput::auto_), "auto");
+  EXPECT_EQ(cm::ModelConfig{}.sparse_input, cm::SparseInput::auto_);
+  const std::string bad = cvt::error_of([] { cm::parse_sparse_input("csr"); });
+  EXPECT_TRUE(contains(bad, "auto, dense, sparse")) << bad;
+  // A model.json written before the field existed loads with the default.
+  nlohmann::json old = cm::model_config_to_json(cm::ModelConfig{});
+  old.erase("sparse_input");
+  EXPECT_EQ(cm::model_config_from_json(old).sparse_input, cm::SparseInput::auto_);
+  EXPECT_TRUE(contains(from_json_error(json{{"sparse_input", "csr"}}), "key 'sparse_input'"));
+}
+
+// The auto rule: sparse below a density that grows with the minibatch size.
+TEST(ModelConfigNames, SparseInputRuleDependsOnDensityAndMinibatchSize) {
+  EXPECT_TRUE(cm::prefer_sparse_input(0.05, 128));
+  EXPECT_TRUE(cm::prefer_sparse_input(0.2, 128));
+  EXPECT_FALSE(cm::prefer_sparse_input(0.5, 128));
+  EXPECT_FALSE(cm::prefer_sparse_input(0.2, 32));  // small minibatches: the fixed cost dominates
+  EXPECT_TRUE(cm::prefer_sparse_input(0.01, 32));
+  EXPECT_FALSE(cm::prefer_sparse_input(0.0, 0));
+  for (std::int64_t cells : {16, 32, 128, 1024})  // monotone in the density
+    for (double d = 0.0; d < 0.6; d += 0.05)
+      if (cm::prefer_sparse_input(d + 0.05, cells)) EXPECT_TRUE(cm::prefer_sparse_input(d, cells));
 }
 
 TEST(ModelConfigNames, UnknownNamesListTheKnownOnes) {
@@ -275,7 +304,8 @@ TEST(ModelConfigJson, RoundTripOfANonDefaultConfigIsExact) {
   EXPECT_EQ(j.at("library"), "latent");
   EXPECT_EQ(j.at("encoder_hidden"), json::array({64, 32}));
   EXPECT_EQ(j.at("decoder_hidden"), json::array());
-  EXPECT_EQ(j.size(), 22u);  // every field
+  EXPECT_EQ(j.at("sparse_input"), "dense");
+  EXPECT_EQ(j.size(), 23u);  // every field
 }
 
 TEST(ModelConfigJson, MissingKeysKeepTheirDefaults) {

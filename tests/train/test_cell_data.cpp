@@ -88,6 +88,70 @@ TEST(MakeBatch, InputTransformPathEqualsApplyInputTransform) {
   EXPECT_FALSE(torch::equal(b.x, make_batch(tiny_data(), {4, 2, 0}).x));
 }
 
+// x_csr holds exactly x: for canonical rows, for rows with unsorted and duplicate entries and
+// explicit zeros, and for the input-transform path (x's nonzeros).
+TEST(MakeBatch, CsrRowsHoldExactlyTheDenseRows) {
+  CellData d = tiny_data();
+  const std::vector<std::int64_t> rows = {3, 1, 0, 3, 4, 2};
+  const cellvae::model::CellBatch b = make_batch(d, rows);
+  ASSERT_TRUE(b.x_csr.defined());
+  EXPECT_NO_THROW(cellvae::model::check_csr(b.x_csr));
+  EXPECT_TRUE(torch::equal(cellvae::model::csr_to_dense(b.x_csr), b.x));
+  EXPECT_EQ(b.x_csr.nnz(), 4 + 0 + 2 + 4 + 1 + 2);
+
+  // A non-canonical row: unsorted, a duplicate (adds up), an explicit zero.
+  CellData nc;
+  nc.counts.n_rows = 2;
+  nc.counts.n_cols = 4;
+  nc.counts.indptr = {0, 4, 5};
+  nc.counts.indices = {3, 1, 3, 2, 0};
+  nc.counts.data = {1, 2, 5, 0, 7};
+  const cellvae::model::CellBatch n = make_batch(nc, {0, 1});
+  EXPECT_NO_THROW(cellvae::model::check_csr(n.x_csr));
+  EXPECT_TRUE(torch::equal(cellvae::model::csr_to_dense(n.x_csr), n.x));
+  EXPECT_EQ(n.x[0][3].item<float>(), 6.0f);
+
+  CellData t = tiny_data();
+  t.counts = cellvae::select_rows(t.counts, {0, 2, 3, 4});
+  t.transform = cellvae::fit_input_transform(t.counts, {0, 1, 2});
+  const cellvae::model::CellBatch tb = make_batch(t, {3, 1, 0});
+  EXPECT_TRUE(torch::equal(cellvae::model::csr_to_dense(tb.x_csr), tb.x));
+
+  cellvae::data::BatchOptions dense_only;
+  dense_only.sparse = false;
+  EXPECT_FALSE(make_batch(d, rows, dense_only).x_csr.defined());
+}
+
+// Reused buffers give the same batches, reuse storage once the previous batch is gone, and never
+// overwrite a batch that is still referenced.
+TEST(MakeBatch, BuffersAreReusedOnlyWhenFree) {
+  CellData d = tiny_data();
+  d.batches = {1, 1, 0, 0, 1};
+  cellvae::data::BatchBuffers buffers;
+  const std::vector<std::int64_t> a = {3, 0, 2}, b = {4, 1, 0};
+  const void* first_storage = nullptr;
+  {
+    const cellvae::model::CellBatch x1 = make_batch(d, a, {}, &buffers);
+    first_storage = x1.x.data_ptr();
+    // x1 is alive: the next batch must not write into its storage.
+    const cellvae::model::CellBatch x2 = make_batch(d, b, {}, &buffers);
+    EXPECT_NE(x2.x.data_ptr(), first_storage);
+    EXPECT_TRUE(torch::equal(x1.x, make_batch(d, a).x));
+    EXPECT_TRUE(torch::equal(x2.x, make_batch(d, b).x));
+    EXPECT_TRUE(torch::equal(x1.batches, make_batch(d, a).batches));
+  }
+  // Both batches are gone: the buffers (from the second batch) are reused.
+  const void* kept = buffers.x.data_ptr();
+  const cellvae::model::CellBatch x3 = make_batch(d, a, {}, &buffers);
+  EXPECT_EQ(x3.x.data_ptr(), kept);
+  const cellvae::model::CellBatch fresh = make_batch(d, a);
+  EXPECT_TRUE(torch::equal(x3.x, fresh.x));
+  EXPECT_TRUE(torch::equal(x3.x_csr.indptr, fresh.x_csr.indptr));
+  EXPECT_TRUE(torch::equal(x3.x_csr.indices, fresh.x_csr.indices));
+  EXPECT_TRUE(torch::equal(x3.x_csr.values, fresh.x_csr.values));
+  EXPECT_TRUE(torch::equal(x3.batches, fresh.batches));
+}
+
 TEST(LibraryPrior, PerBatchMeanAndPopulationVarianceComputedByHand) {
   CellData d = tiny_data();
   // Totals: 4, 0, 9, 24, 8; log(max(1, total)).

@@ -88,6 +88,7 @@ TEST(TrainOptionsJson, RoundTripKeepsEveryField) {
   o.lr_factor = 0.3;
   o.min_learning_rate = 1e-7;
   o.gradient_clip = 2.5;
+  o.fused_optimizer = false;
   o.seed = 18446744073709551615ull;  // the largest seed survives
   o.threads = 3;
   o.device = DeviceKind::auto_;
@@ -111,6 +112,7 @@ TEST(TrainOptionsJson, RoundTripKeepsEveryField) {
   EXPECT_EQ(r.lr_factor, o.lr_factor);
   EXPECT_EQ(r.min_learning_rate, o.min_learning_rate);
   EXPECT_EQ(r.gradient_clip, o.gradient_clip);
+  EXPECT_EQ(r.fused_optimizer, o.fused_optimizer);
   EXPECT_EQ(r.seed, o.seed);
   EXPECT_EQ(r.threads, o.threads);
   EXPECT_EQ(r.device, o.device);

@@ -280,6 +280,41 @@ TEST(Trainer, SameSeedIsBitIdenticalAndAnotherSeedDiffers) {
   EXPECT_FALSE(bit_identical(a, c));
 }
 
+// The fast paths (FusedAdam with cleared gradients, the sparse first layer) train like the
+// reference paths (torch::optim::Adam with zero_grad, the dense first layer): after two epochs
+// the weights agree to float rounding. adam and adamw.
+TEST(Trainer, FastPathsTrainLikeTheReferencePaths) {
+  const CellData data = simulated(200, 50, 2, 13);
+  model::ModelConfig cfg = small_config(50);
+  cfg.n_batches = 2;
+  cfg.batches_in_encoder = true;
+  for (auto kind : {OptimizerKind::adam, OptimizerKind::adamw}) {
+    auto run = [&](bool fast) {
+      model::ModelConfig c = cfg;
+      c.sparse_input = fast ? model::SparseInput::sparse : model::SparseInput::dense;
+      model::Vae vae(c);
+      TrainOptions o;
+      o.optimizer = kind;
+      o.epochs = 2;
+      o.batch_size = 32;
+      o.adam_epsilon = 0.01;
+      o.weight_decay = 1e-3;
+      o.fused_optimizer = fast;
+      Trainer t(vae, data, range(0, 160), range(160, 200), o);
+      const History h = train_all(t);
+      return std::make_pair(state_of(vae), h.epochs.back().train.loss);
+    };
+    const auto [fast, fast_loss] = run(true);
+    const auto [reference, reference_loss] = run(false);
+    ASSERT_EQ(fast.size(), reference.size());
+    for (std::size_t i = 0; i < fast.size(); ++i)
+      EXPECT_TRUE(torch::allclose(fast[i], reference[i], 1e-4, 1e-5))
+          << to_string(kind) << " tensor " << i << ": max |diff| "
+          << (fast[i] - reference[i]).abs().max().item<double>();
+    EXPECT_NEAR(fast_loss, reference_loss, 1e-4 * std::abs(reference_loss));
+  }
+}
+
 TEST(Trainer, ReducesTheLearningRateAfterAPlateau) {
   const CellData data = simulated(100, 30, 1, 2);
   model::Vae vae(small_config(30));

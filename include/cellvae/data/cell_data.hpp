@@ -29,6 +29,18 @@ struct CellData {
 struct BatchOptions {
   torch::Device device = torch::kCPU;
   torch::Dtype dtype = torch::kFloat32;
+  /// Also fill CellBatch::x_csr (the rows' nonzeros, for the encoder's sparse first layer,
+  /// ModelConfig::sparse_input) when the device is the CPU. Costs a copy of the rows' stored
+  /// entries.
+  bool sparse = true;
+};
+
+/// Storage that make_batch reuses from one minibatch to the next instead of allocating (a
+/// trainer keeps one). A tensor is reused only when nothing but these buffers still refers to
+/// it (the previous minibatch and its autograd graph are gone), so reuse never changes a
+/// result; otherwise a new one is allocated and kept.
+struct BatchBuffers {
+  torch::Tensor x, indptr, indices, values, labels, batches;
 };
 
 /// The dense minibatch of `rows` (indices into data.counts, any order, repeats allowed): x
@@ -36,8 +48,11 @@ struct BatchOptions {
 /// log_library undefined. Assembled from the CSR rows directly (never densifying other rows);
 /// with data.transform, x is apply_input_transform of those rows (not clipped to [0, 1]).
 /// Throws InputError for a row out of range.
+/// x_csr (BatchOptions::sparse, CPU): the same rows' stored entries, duplicates summed and
+/// indices sorted within each row (as the dense rows); with data.transform, the nonzeros of x.
+/// `buffers` (may be null): storage to reuse, see BatchBuffers.
 model::CellBatch make_batch(const CellData& data, const std::vector<std::int64_t>& rows,
-                            const BatchOptions& options = {});
+                            const BatchOptions& options = {}, BatchBuffers* buffers = nullptr);
 
 /// Per-batch mean and population variance of log(max(1, total count)) over `rows`
 /// (LibraryKind::latent's prior, VaeImpl::set_library_prior): two float tensors of length

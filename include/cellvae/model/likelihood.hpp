@@ -58,9 +58,9 @@ struct LikelihoodParams {
 
 /// Options of make_likelihood.
 struct LikelihoodOptions {
-  /// NB and ZINB: compute log_prob_per_cell with the fused, zero-aware kernel
+  /// NB, ZINB and Bernoulli: compute log_prob_per_cell with the fused kernels
   /// (likelihood_fused.hpp) when the tensors are on the CPU; otherwise, or when false, with
-  /// plain LibTorch operations (the reference the fused kernel is tested against). Both give
+  /// plain LibTorch operations (the reference the fused kernels are tested against). Both give
   /// the same values and gradients to rounding. Default true.
   bool fused = true;
 };
@@ -78,7 +78,7 @@ class Likelihood {
   virtual torch::Tensor log_prob(const torch::Tensor& x, const LikelihoodParams& params) const = 0;
 
   /// Per-cell sums over genes of log_prob (a tensor of length cells): the reconstruction term
-  /// of the loss. NB and ZINB use the fused kernel when LikelihoodOptions::fused.
+  /// of the loss. NB, ZINB and Bernoulli use the fused kernels when LikelihoodOptions::fused.
   virtual torch::Tensor log_prob_per_cell(const torch::Tensor& x,
                                           const LikelihoodParams& params) const;
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "cellvae/model/layer_kind.hpp"
+#include "cellvae/model/sparse_linear.hpp"
 
 namespace cellvae::model {
 
@@ -74,11 +75,21 @@ class MlpImpl : public torch::nn::Module {
   /// Builds the layers; throws InputError (validate()) on invalid options.
   explicit MlpImpl(MlpOptions options);
 
-  /// Runs the layers on x (cells x input_dim). `covariates` is the cells x covariate_dim one-hot
-  /// (one_hot_covariates), converted to x's dtype and device; it may be undefined (or have 0
-  /// columns) only when covariate_dim is 0. Returns cells x output_dim(). Throws InputError when
-  /// the shapes do not match the options.
+  /// Runs the layers on x (cells x input_dim); each Linear is parallel_linear (torch's linear
+  /// with its products split over the intra-op threads when large). `covariates` is the
+  /// cells x covariate_dim one-hot (one_hot_covariates), converted to x's dtype and device; it
+  /// may be undefined (or have 0 columns) only when covariate_dim is 0. Returns cells x
+  /// output_dim(). Throws InputError when the shapes do not match the options.
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& covariates = {});
+
+  /// forward() for an input given by its nonzeros (CPU): the first Linear is sparse_linear
+  /// (sparse_linear.hpp), so its cost scales with the stored entries instead of cells x
+  /// input_dim; the rest is as forward(). `covariate_columns` replaces the one-hot covariates:
+  /// int64, cells x (number of covariates), each cell's one-hot column within the covariate
+  /// block, offset by input_dim (so in [input_dim, input_dim + covariate_dim)); undefined when
+  /// covariate_dim is 0. Equals forward(csr_to_dense(x), one-hot) up to float rounding.
+  /// Throws InputError for mismatched shapes, std::logic_error without hidden layers.
+  torch::Tensor forward_sparse(const CsrRows& x, const torch::Tensor& covariate_columns = {});
 
   /// Width of forward's result: hidden.back(), or input_dim when hidden is empty.
   int64_t output_dim() const;

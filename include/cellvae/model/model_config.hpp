@@ -44,6 +44,32 @@ enum class LibraryKind {
 std::string_view to_string(LibraryKind kind);
 LibraryKind parse_library_kind(std::string_view name);
 
+/// How the encoder's first layer reads a minibatch. A computation choice only: both ways give
+/// the same result up to float rounding (tests/model/test_sparse_linear.cpp).
+enum class SparseInput {
+  /// From the nonzeros (CellBatch::x_csr, sparse_linear.hpp) when the minibatch has them, the
+  /// module is on the CPU, the encoder has a hidden layer and prefer_sparse_input(density,
+  /// cells) holds; else dense.
+  auto_,
+  /// Always the dense minibatch (Linear on log1p(x)): the reference implementation.
+  dense,
+  /// From the nonzeros whenever CellBatch::x_csr is given (CPU, encoder with a hidden layer),
+  /// whatever the density.
+  sparse,
+};
+/// "auto", "dense", "sparse".
+std::string_view to_string(SparseInput kind);
+SparseInput parse_sparse_input(std::string_view name);
+
+/// SparseInput::auto_'s rule: read a minibatch of `cells` cells whose stored entries are a
+/// fraction `density` of cells x genes from its nonzeros when
+///   density <= max_density - cell_cost / cells
+/// (the constants are in model_config.cpp, with the measurements they come from). Why: the
+/// sparse layer costs a fixed O(genes x hidden) per minibatch (transposing the weight and its
+/// gradient) plus O(stored entries x hidden), the dense one O(cells x genes x hidden) at
+/// matrix-product speed, so the break-even density grows with the minibatch.
+bool prefer_sparse_input(double density, std::int64_t cells);
+
 /// Every architectural choice. Defaults are scVI's (scvi preset without a batch covariate).
 struct ModelConfig {
   /// Number of genes G (columns of x). > 0.
@@ -85,8 +111,11 @@ struct ModelConfig {
   /// NB/ZINB theta, and Gaussian's log sd, per gene / gene-batch / gene-label / cell.
   /// gene_batch needs n_batches > 0, gene_label needs n_labels > 0.
   DispersionKind dispersion = DispersionKind::gene;
-  /// Compute NB/ZINB with the fused CPU kernel (likelihood_fused.hpp); false = plain LibTorch.
+  /// Compute the likelihood with the fused CPU kernels where there is one (NB, ZINB and
+  /// Bernoulli, likelihood_fused.hpp); false = plain LibTorch. Equal to rounding.
   bool fused_likelihood = true;
+  /// How the encoder's first layer reads a minibatch (dense or from its nonzeros).
+  SparseInput sparse_input = SparseInput::auto_;
 
   /// Seed of the initial weights (torch::manual_seed before the module is built; also the
   /// mixture prior's means).

@@ -19,6 +19,7 @@
 #include "cellvae/model/model_config.hpp"
 #include "cellvae/model/posterior.hpp"
 #include "cellvae/model/prior.hpp"
+#include "cellvae/model/sparse_linear.hpp"
 
 namespace cellvae::model {
 
@@ -39,6 +40,11 @@ struct CellBatch {
   /// library's prior N(m_b, v_b) is the module's buffers (set_library_prior) gathered by the
   /// cells' batch codes (entry 0 for every cell without batches).
   torch::Tensor log_library;
+  /// Optional: x again, as CSR rows on the CPU (same values, zeros not stored; indices
+  /// ascending within a row), for the encoder's first layer (ModelConfig::sparse_input).
+  /// data::make_batch fills it. Must hold exactly x's values (InputError for other shapes);
+  /// ignored when undefined.
+  CsrRows x_csr;
 };
 
 /// q(z, l | x) for a batch.
@@ -89,6 +95,12 @@ struct MarginalLikelihood {
 /// the covariates go into its heads instead (Linear([input, one-hot])), so a linear decoder of
 /// a CVAE still depends on the label. Posterior variances are exp(head) + variance_epsilon
 /// (computed as a log-variance with logaddexp, so no overflow).
+///
+/// Computation (same results up to float rounding): the encoders' first layer reads
+/// CellBatch::x_csr instead of x when ModelConfig::sparse_input selects it (sparse_linear.hpp);
+/// hidden layers and output heads with enough work split their products over the intra-op
+/// threads (parallel_linear.hpp); NB, ZINB and Bernoulli use the fused likelihood kernels
+/// (ModelConfig::fused_likelihood).
 ///
 /// Decoder means: bernoulli p = sigmoid(head); gaussian mean = head; count likelihoods with
 /// library observed/latent mu = exp(log library) * softmax(head) (scVI), with library none
@@ -153,6 +165,14 @@ class VaeImpl : public torch::nn::Module {
  private:
   // Encoder input (log1p or identity) of batch.x, in the module's dtype and device.
   torch::Tensor encoder_input(const torch::Tensor& x) const;
+  // True when the encoders read batch.x_csr (ModelConfig::sparse_input); checks its shape.
+  bool reads_sparse(const CellBatch& batch) const;
+  // The encoder input from batch.x_csr: log1p of the stored values, or the values.
+  CsrRows sparse_encoder_input(const CsrRows& x) const;
+  // The encoder covariates as one-hot column indices offset by n_genes (labels, then batches),
+  // cells x (number used), or undefined when none.
+  torch::Tensor covariate_columns(const torch::Tensor& labels, const torch::Tensor& batches,
+                                  bool use_labels, bool use_batches) const;
   // One-hot covariates (labels then batches, each when `use_*` and configured), or undefined.
   torch::Tensor covariates(const torch::Tensor& labels, const torch::Tensor& batches,
                            bool use_labels, bool use_batches) const;

@@ -55,6 +55,13 @@ struct TrainOptions {
   /// Clip the gradients' global L2 norm to this value; empty = no clipping. > 0.
   std::optional<double> gradient_clip;
 
+  /// adam and adamw on the CPU: update each parameter in one multi-threaded pass
+  /// (train::FusedAdam / FusedAdamW, equal to LibTorch's Adam/AdamW to float rounding) and clear
+  /// gradients to undefined between steps instead of zeroing them; false =
+  /// torch::optim::Adam/AdamW with zero_grad() (the reference). Other optimizers and devices
+  /// ignore it.
+  bool fused_optimizer = true;
+
   std::uint64_t seed = 0;  ///< shuffling and reparameterisation draws
   /// Intra-op threads (configure_threads); empty = all cores.
   std::optional<int> threads;
