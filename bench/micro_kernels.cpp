@@ -13,6 +13,9 @@
 //   BM_Linear/<path>               the decoder's output head (128 cells, 128 -> 1,287) forward +
 //                                  backward: torch's linear (one BLAS thread) against
 //                                  parallel_linear
+//   BM_BatchNorm/<path>/<cells>    hidden layer's batch norm + ReLU in training mode, forward +
+//                                  backward, 128 units: batch_norm_relu_train (fused) against
+//                                  BatchNorm1d + relu (torch)
 //   BM_MakeBatch/<variant>         minibatch assembly from CSR rows: dense only, dense + CSR,
 //                                  dense + CSR reusing buffers (the trainer's way)
 //   BM_AdamStep/<optimizer>/<model>  one optimizer step over a model's parameter shapes:
@@ -34,6 +37,7 @@
 
 #include "cellvae/csr_matrix.hpp"
 #include "cellvae/data/cell_data.hpp"
+#include "cellvae/model/fused_batch_norm.hpp"
 #include "cellvae/model/likelihood.hpp"
 #include "cellvae/model/likelihood_fused.hpp"
 #include "cellvae/model/parallel_linear.hpp"
@@ -181,6 +185,33 @@ BENCHMARK(BM_Linear)
     ->ComputeStatistics("min", fastest)
     ->DenseRange(0, 1)
     ->ArgName("parallel")
+    ->Unit(benchmark::kMicrosecond);
+
+// ---- batch norm + ReLU --------------------------------------------------------------------------
+
+// Args: fused (1) or torch (0); cells.
+void BM_BatchNorm(benchmark::State& state) {
+  const bool fused = state.range(0) == 1;
+  const std::int64_t cells = state.range(1);
+  torch::manual_seed(4);
+  torch::Tensor h = torch::randn({cells, 128}).requires_grad_(true);
+  torch::nn::BatchNorm1d bn(torch::nn::BatchNorm1dOptions(128).momentum(0.01).eps(1e-3));
+  bn->train();
+  for (auto _ : state) {
+    for (auto* t : {&h, &bn->weight, &bn->bias}) t->mutable_grad() = torch::Tensor();
+    torch::Tensor y = fused ? model::batch_norm_relu_train(h, bn->weight, bn->bias,
+                                                           bn->running_mean, bn->running_var,
+                                                           0.01, 1e-3, true)
+                            : torch::relu(bn->forward(h));
+    y.backward(torch::ones_like(y));
+    benchmark::DoNotOptimize(h.grad().data_ptr());
+  }
+  state.SetLabel(fused ? "batch_norm_relu_train" : "BatchNorm1d + relu");
+}
+BENCHMARK(BM_BatchNorm)
+    ->ComputeStatistics("min", fastest)
+    ->ArgsProduct({{0, 1}, {32, 128, 512}})
+    ->ArgNames({"fused", "cells"})
     ->Unit(benchmark::kMicrosecond);
 
 // ---- batch assembly ---------------------------------------------------------------------------

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "cellvae/error.hpp"
+#include "cellvae/model/fused_batch_norm.hpp"
 #include "cellvae/model/parallel_linear.hpp"
 #include "cellvae/model/sparse_linear.hpp"
 
@@ -38,8 +39,28 @@ class MlpLayerImpl : public torch::nn::Module {
 
   // Normalisation, activation and dropout of the Linear's output h.
   torch::Tensor after_linear(torch::Tensor h) {
-    if (batch_norm_) h = batch_norm_->forward(h);
+    bool activated = false;
+    if (batch_norm_ && is_training() &&
+        fused_batch_norm_applies(h, batch_norm_->weight, batch_norm_->bias)) {
+      // The same computation as BatchNorm1d (+ ReLU) in training mode, in one kernel.
+      const auto& o = batch_norm_->options;
+      activated = activation_ == Activation::relu;
+      h = batch_norm_relu_train(h, batch_norm_->weight, batch_norm_->bias,
+                                batch_norm_->running_mean, batch_norm_->running_var,
+                                o.momentum().value(), o.eps(), activated);
+      torch::NoGradGuard no_grad;
+      batch_norm_->num_batches_tracked.add_(1);
+    } else if (batch_norm_) {
+      h = batch_norm_->forward(h);
+    }
     if (layer_norm_) h = layer_norm_->forward(h);
+    if (!activated) h = activate(h);
+    if (dropout_ > 0.0) h = torch::dropout(h, dropout_, is_training());
+    return h;
+  }
+
+ private:
+  torch::Tensor activate(torch::Tensor h) const {
     switch (activation_) {
       case Activation::relu:
         h = torch::relu(h);
@@ -62,11 +83,9 @@ class MlpLayerImpl : public torch::nn::Module {
       case Activation::linear:
         break;
     }
-    if (dropout_ > 0.0) h = torch::dropout(h, dropout_, is_training());
     return h;
   }
 
- private:
   Activation activation_;
   double dropout_;
   torch::nn::Linear linear_{nullptr};
