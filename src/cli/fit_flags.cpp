@@ -72,6 +72,8 @@ void add_fit_flags(CLI::App* cmd, FitFlags& f) {
 
   cmd->add_option("--likelihood", f.likelihood, "bernoulli | gaussian | poisson | nb | zip | zinb");
   cmd->add_option("--dispersion", f.dispersion, "gene | gene-batch | gene-label | cell");
+  cmd->add_flag("--zi-expected-library", f.zi_expected_library,
+                "zip/zinb: scale the mean so that the expected total count is the library size");
   cmd->add_option("--library", f.library, "none | observed | latent library size");
   cmd->add_option("--input", f.input, "log1p | identity (what the encoder sees)");
   cmd->add_option("--prior", f.prior, "normal | gmm (Gaussian-mixture VAE)");
@@ -153,6 +155,7 @@ pipeline::FitOptions resolve_fit_options(const FitFlags& f) {
   if (f.sparse_input)
     m.sparse_input = parse_flag("--sparse-input", *f.sparse_input, model::parse_sparse_input);
   if (f.plain_kernels) m.fused_likelihood = false;
+  if (f.zi_expected_library) m.zi_expected_library = true;
 
   train::TrainOptions& t = o.train;
   if (f.kl_weight) t.kl_weight = *f.kl_weight;

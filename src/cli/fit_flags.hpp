@@ -27,6 +27,7 @@ struct FitFlags {
   bool no_batch_covariate = false;
   bool allow_non_integer = false;
   bool plain_kernels = false;
+  bool zi_expected_library = false;
 };
 
 /// Adds the flags to `cmd`, stored into `flags`.

@@ -17,6 +17,11 @@ void add_generate_flags(CLI::App* cmd, GenerateFlags& f, bool with_seed) {
                   "--sampler gmm: fit the latent mixtures to posterior samples (the aggregate "
                   "posterior) or to posterior means (VAExprs)")
       ->capture_default_str();
+  cmd->add_option("--library-from", f.library_source,
+                  "--sampler gmm: library sizes given z, from a per-label regression of log "
+                  "library on z (regression), or from training cells of the same label and "
+                  "batch, independent of z (cells)")
+      ->capture_default_str();
   cmd->add_option("--labels", f.labels,
                   "exact cells per label, e.g. \"B cells=100,NK cells=50\" (default: drawn "
                   "with the training frequencies)");
@@ -24,8 +29,7 @@ void add_generate_flags(CLI::App* cmd, GenerateFlags& f, bool with_seed) {
   cmd->add_option("--component", f.component,
                   "--sampler prior of a --prior gmm model: draw from this component (0-based)");
   cmd->add_option("--library-size", f.library_size,
-                  "fix every cell's total count (default: drawn from the training cells of the "
-                  "same label, or the learned library prior)");
+                  "fix every cell's total count (default: see --library-from)");
   cmd->add_flag("--mean", f.mean, "expected expression instead of counts drawn from the model");
   cmd->add_flag("--counts", f.counts,
                 "bernoulli/gaussian (vaexprs) models: counts through the training size factors "
@@ -51,6 +55,11 @@ generate::GenerateOptions resolve_generate_options(const GenerateFlags& f) {
     o.mixture_input = generate::parse_mixture_input(f.mixture_input);
   } catch (const InputError& e) {
     throw InputError(std::string("--mixture-on: ") + e.what());
+  }
+  try {
+    o.library_source = generate::parse_library_source(f.library_source);
+  } catch (const InputError& e) {
+    throw InputError(std::string("--library-from: ") + e.what());
   }
   if (!f.labels.empty()) o.label_counts = generate::parse_label_counts(f.labels, "--labels");
   std::int64_t label_total = 0;

@@ -16,6 +16,7 @@ struct GenerateFlags {
   std::optional<std::int64_t> n_cells;
   std::string sampler;  ///< empty: the model's default
   std::string mixture_input = "samples";
+  std::string library_source = "regression";
   std::string labels;   ///< "B cells=100,NK cells=50"
   std::optional<std::string> batch;
   std::optional<std::int64_t> component;
@@ -25,7 +26,7 @@ struct GenerateFlags {
   std::int64_t max_components = 9;
 };
 
-/// Adds -n, --sampler, --labels, --batch, --component, --library-size, --mean, --counts,
+/// Adds -n, --sampler, --mixture-on, --library-from, --labels, --batch, --component, --library-size, --mean, --counts,
 /// --max-components and, with `with_seed`, --seed to `cmd` (augment shares fit's --seed).
 void add_generate_flags(CLI::App* cmd, GenerateFlags& flags, bool with_seed = true);
 

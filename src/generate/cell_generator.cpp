@@ -184,6 +184,14 @@ void CellGenerator::fit_mixtures(const GenerateOptions& options) {
                            model_.training.latent_variance.numel() > 0;
   provenance_["mixture_input"] =
       std::string(to_string(use_samples ? MixtureInput::samples : MixtureInput::means));
+  const model::ModelConfig& cfg = module_->config();
+  library_given_z_ = options.library_source == LibrarySource::regression && !options.library_size &&
+                   cfg.library != model::LibraryKind::none &&
+                   model_.training.library.defined() &&
+                   model_.training.library.numel() == model_.training.latent_mean.size(0);
+  if (cfg.library != model::LibraryKind::none && !options.library_size)
+    provenance_["library_source"] = std::string(
+        to_string(library_given_z_ ? LibrarySource::regression : LibrarySource::cells));
   for (std::int32_t label : wanted) {
     const std::string name = label >= 0 && pre.labels ? pre.labels->encoder.name(label) : "all";
     auto it = by_label_.find(label);
@@ -204,7 +212,17 @@ void CellGenerator::fit_mixtures(const GenerateOptions& options) {
           model_.training.latent_variance.index_select(0, index).to(torch::kDouble).sqrt();
       x = x + sd * torch::randn(x.sizes(), generator_, torch::kDouble);
     }
-
+    if (library_given_z_) {
+      const torch::Tensor log_l =
+          model_.training.library.index_select(0, index).to(torch::kDouble).clamp_min(1.0).log();
+      const torch::Tensor design = torch::cat({x, torch::ones({x.size(0), 1}, x.options())}, 1);
+      LibraryRegression fit;
+      fit.coefficients = std::get<0>(torch::linalg_lstsq(design, log_l.unsqueeze(1))).squeeze(1);
+      const torch::Tensor residual = log_l - design.matmul(fit.coefficients);
+      const double dof = static_cast<double>(std::max<std::int64_t>(1, x.size(0) - design.size(1)));
+      fit.residual_sd = std::sqrt(residual.pow(2).sum().item<double>() / dof);
+      library_regression_[label] = fit;
+    }
     analysis::GaussianMixtureSelectionOptions select;
     select.max_components = options.max_components;
     select.fit.seed = options.seed;
@@ -324,10 +342,22 @@ torch::Tensor CellGenerator::sample_latent(std::int64_t begin, std::int64_t end,
   std::map<std::int32_t, std::vector<std::int64_t>> rows_of;
   for (std::int64_t i = begin; i < end; ++i)
     rows_of[labels_[static_cast<std::size_t>(i)]].push_back(i - begin);
+  chunk_log_library_.assign(library_given_z_ ? static_cast<std::size_t>(n) : 0, 0.0);
   for (const auto& [label, rows] : rows_of) {
     const analysis::MixtureSample s =
         analysis::sample(mixtures_.at(label), static_cast<std::int64_t>(rows.size()), generator_);
     z.index_copy_(0, torch::tensor(rows, torch::kInt64), s.samples.to(torch::kFloat));
+    if (library_given_z_) {
+      const LibraryRegression& fit = library_regression_.at(label);
+      const torch::Tensor zs = s.samples.to(torch::kDouble);
+      const torch::Tensor log_l =
+          (zs.matmul(fit.coefficients.narrow(0, 0, d)) + fit.coefficients[d] +
+           fit.residual_sd * torch::randn({zs.size(0)}, generator_, torch::kDouble))
+              .contiguous();
+      const double* lp = log_l.data_ptr<double>();
+      for (std::size_t j = 0; j < rows.size(); ++j)
+        chunk_log_library_[static_cast<std::size_t>(rows[j])] = lp[j];
+    }
   }
   return z;
 }
@@ -343,6 +373,11 @@ torch::Tensor CellGenerator::log_library(std::int64_t begin, std::int64_t end,
     return torch::zeros({n, 1}, torch::kFloat);
   if (options_.library_size) {
     std::fill(library.begin(), library.end(), *options_.library_size);
+  } else if (!chunk_log_library_.empty()) {
+    // Drawn given z (sample_latent).
+    for (std::int64_t i = 0; i < n; ++i)
+      library[static_cast<std::size_t>(i)] =
+          std::max(1.0, std::exp(chunk_log_library_[static_cast<std::size_t>(i)]));
   } else if (sampler_ == SamplerKind::posterior) {
     // Around a real cell: its inferred (latent) or own (observed) library.
     if (cfg.library == model::LibraryKind::latent) {

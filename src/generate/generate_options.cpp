@@ -21,6 +21,11 @@ constexpr NameTable<MixtureInput, 2> kMixtureInputNames{{
     {MixtureInput::means, "means"},
 }};
 
+constexpr NameTable<LibrarySource, 2> kLibrarySourceNames{{
+    {LibrarySource::regression, "regression"},
+    {LibrarySource::cells, "cells"},
+}};
+
 std::string trim(std::string_view s) {
   std::size_t b = 0, e = s.size();
   while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
@@ -40,6 +45,12 @@ std::string_view to_string(MixtureInput input) { return name_of(kMixtureInputNam
 
 MixtureInput parse_mixture_input(std::string_view name) {
   return parse_name(kMixtureInputNames, name, "mixture input");
+}
+
+std::string_view to_string(LibrarySource source) { return name_of(kLibrarySourceNames, source); }
+
+LibrarySource parse_library_source(std::string_view name) {
+  return parse_name(kLibrarySourceNames, name, "library source");
 }
 
 std::vector<std::pair<std::string, std::int64_t>> parse_label_counts(std::string_view text,

@@ -149,6 +149,7 @@ json model_config_to_json(const ModelConfig& c) {
               {"library", std::string(to_string(c.library))},
               {"likelihood", std::string(to_string(c.likelihood))},
               {"dispersion", std::string(to_string(c.dispersion))},
+              {"zi_expected_library", c.zi_expected_library},
               {"fused_likelihood", c.fused_likelihood},
               {"sparse_input", std::string(to_string(c.sparse_input))},
               {"seed", c.seed}};
@@ -178,6 +179,7 @@ ModelConfig model_config_from_json(const json& j) {
   r.name("library", parse_library_kind, c.library);
   r.name("likelihood", parse_likelihood_kind, c.likelihood);
   r.name("dispersion", parse_dispersion_kind, c.dispersion);
+  r.boolean("zi_expected_library", c.zi_expected_library);
   r.boolean("fused_likelihood", c.fused_likelihood);
   r.name("sparse_input", parse_sparse_input, c.sparse_input);
   r.seed("seed", c.seed);

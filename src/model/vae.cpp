@@ -360,6 +360,7 @@ LikelihoodParams VaeImpl::decode(const torch::Tensor& z, const torch::Tensor& lo
   torch::Tensor head = head_of(mean_head_);
 
   LikelihoodParams p;
+  if (is_zero_inflated(c.likelihood)) p.zero_logits = head_of(zero_head_);
   switch (c.likelihood) {
     case LikelihoodKind::bernoulli:
       p.mean = torch::sigmoid(head);
@@ -378,7 +379,10 @@ LikelihoodParams VaeImpl::decode(const torch::Tensor& z, const torch::Tensor& lo
           throw InputError("decode: library '" + std::string(to_string(c.library)) +
                            "' needs one log library per cell (" + std::to_string(cells) +
                            "), got " + shape_of(log_library));
-        p.mean = torch::exp(log_library.reshape({-1, 1}).to(options)) * torch::softmax(head, 1);
+        torch::Tensor rho = torch::softmax(head, 1);
+        if (c.zi_expected_library && is_zero_inflated(c.likelihood))
+          rho = rho / (torch::sigmoid(-p.zero_logits) * rho).sum(1, true);
+        p.mean = torch::exp(log_library.reshape({-1, 1}).to(options)) * rho;
       }
       break;
   }
@@ -387,7 +391,6 @@ LikelihoodParams VaeImpl::decode(const torch::Tensor& z, const torch::Tensor& lo
         torch::exp(c.dispersion == DispersionKind::cell ? head_of(dispersion_head_)
                                                         : gene_rows(log_dispersion_, lab, bat));
   }
-  if (is_zero_inflated(c.likelihood)) p.zero_logits = head_of(zero_head_);
   if (c.likelihood == LikelihoodKind::gaussian)
     p.log_scale = c.dispersion == DispersionKind::cell ? head_of(log_scale_head_)
                                                        : gene_rows(log_scale_, lab, bat);

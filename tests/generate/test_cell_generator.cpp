@@ -44,7 +44,7 @@ const cp::FitResult& fitted(const std::string& key) {
                                                          : cp::Preset::scvi);
   o.preprocess.label_key = "group";
   o.preprocess.batch_key = "batch";
-  o.train.epochs = key == "vaexprs" ? 20 : 40;
+  o.train.epochs = key == "vaexprs" ? 20 : key == "gmvae" ? 80 : 40;
   o.train.threads = 1;
   o.train.kl_warmup_epochs = 0;
   o.train.seed = 3;
@@ -227,6 +227,66 @@ TEST(CellGenerator, ObservedLibrariesComeFromTrainingCells) {
   const cg::GeneratedChunk c = gen.next(50);
   const torch::Tensor train = m.training.library.to(torch::kDouble);
   for (double l : c.library) EXPECT_TRUE((train == l).any().item<bool>()) << l;
+}
+
+// Within-label R² of the generated cells' log library regressed (least squares) on the first
+// five principal components of their log-normalized expected expression.
+double library_r2_from_expression(const CsrMatrix& mean_values, const std::vector<double>& library,
+                                  const std::vector<std::int32_t>& labels) {
+  cellvae::analysis::PcaOptions pca_options;
+  pca_options.n_components = 5;
+  const torch::Tensor pcs = cellvae::analysis::run_pca(log_cpm(mean_values), pca_options).scores;
+  const torch::Tensor log_l = torch::tensor(library, torch::kDouble).log();
+  double residual = 0, total = 0;
+  for (std::int32_t label : {0, 1, 2}) {
+    std::vector<std::int64_t> rows;
+    for (std::size_t i = 0; i < labels.size(); ++i)
+      if (labels[i] == label) rows.push_back(static_cast<std::int64_t>(i));
+    const torch::Tensor idx = torch::tensor(rows, torch::kInt64);
+    const torch::Tensor y = log_l.index_select(0, idx);
+    const torch::Tensor yc = y - y.mean();
+    torch::Tensor x = pcs.index_select(0, idx);
+    x = torch::cat({x - x.mean(0), torch::ones({x.size(0), 1}, x.options())}, 1);
+    const torch::Tensor beta = std::get<0>(torch::linalg_lstsq(x, yc.unsqueeze(1)));
+    residual += (yc.unsqueeze(1) - x.matmul(beta)).pow(2).sum().item<double>();
+    total += yc.pow(2).sum().item<double>();
+  }
+  return 1.0 - residual / total;
+}
+
+TEST(CellGenerator, RegressionLibrariesFollowTheLatentStateCellLibrariesDoNot) {
+  // Make the training libraries a function of the most variable latent coordinate, as in real
+  // data where a cell's state predicts part of its size; the regression on z must carry that
+  // over into the new cells, drawing libraries from training cells must not. Expected values of
+  // an NB model are l ρ(z): their log-normalized profile depends on z only.
+  cp::TrainedModel m = fitted("nb").model;
+  const torch::Tensor mu = m.training.latent_mean.to(torch::kDouble);
+  const std::int64_t k = mu.var(0).argmax().item<std::int64_t>();
+  const torch::Tensor zk = (mu.select(1, k) - mu.select(1, k).mean()) / mu.select(1, k).std();
+  m.training.library = (7.0 + 0.5 * zk).exp().to(torch::kFloat);
+  cg::GenerateOptions o;
+  o.n_cells = 600;
+  o.mean = true;
+  // On posterior means: this small model's posterior noise is large next to the spread of a
+  // label's means, and z drawn around them predicts a library defined from the means poorly.
+  o.mixture_input = cg::MixtureInput::means;
+  auto run = [&](cg::LibrarySource source, double* r2) {
+    o.library_source = source;
+    cg::CellGenerator gen(m, o);
+    EXPECT_EQ(gen.provenance().at("library_source"), std::string(cg::to_string(source)));
+    const cg::GeneratedChunk c = gen.next(o.n_cells);
+    *r2 = library_r2_from_expression(c.values, c.library, c.labels);
+    return c.library;
+  };
+  double r2_regression = 0, r2_cells = 0;
+  const std::vector<double> joint = run(cg::LibrarySource::regression, &r2_regression);
+  run(cg::LibrarySource::cells, &r2_cells);
+  EXPECT_GT(r2_regression, 0.5);
+  EXPECT_LT(r2_cells, 0.2);
+  // The draws keep the training distribution of log library (mean 7, sd about 0.5).
+  const torch::Tensor log_joint = torch::tensor(joint, torch::kDouble).log();
+  EXPECT_NEAR(log_joint.mean().item<double>(), 7.0, 0.1);
+  EXPECT_NEAR(log_joint.std().item<double>(), 0.5 * 1.0, 0.1);
 }
 
 TEST(CellGenerator, VaexprsValuesAreDeScaledLogNormalizedOrCounts) {

@@ -49,6 +49,7 @@ cm::ModelConfig non_default() {
   c.likelihood = cm::LikelihoodKind::nb;
   c.dispersion = cm::DispersionKind::gene_batch;
   c.fused_likelihood = false;
+  c.zi_expected_library = true;
   c.sparse_input = cm::SparseInput::dense;
   c.seed = std::numeric_limits<std::uint64_t>::max() - 5;  // beyond int64
   return c;
@@ -76,6 +77,7 @@ void expect_same(const cm::ModelConfig& a, const cm::ModelConfig& b) {
   EXPECT_EQ(a.likelihood, b.likelihood);
   EXPECT_EQ(a.dispersion, b.dispersion);
   EXPECT_EQ(a.fused_likelihood, b.fused_likelihood);
+  EXPECT_EQ(a.zi_expected_library, b.zi_expected_library);
   EXPECT_EQ(a.sparse_input, b.sparse_input);
   EXPECT_EQ(a.seed, b.seed);
 }
@@ -134,7 +136,9 @@ TEST(ModelConfigNames, SparseInputRuleDependsOnDensityAndMinibatchSize) {
   EXPECT_FALSE(cm::prefer_sparse_input(0.0, 0));
   for (std::int64_t cells : {16, 32, 128, 1024})  // monotone in the density
     for (double d = 0.0; d < 0.6; d += 0.05)
-      if (cm::prefer_sparse_input(d + 0.05, cells)) EXPECT_TRUE(cm::prefer_sparse_input(d, cells));
+      if (cm::prefer_sparse_input(d + 0.05, cells)) {
+        EXPECT_TRUE(cm::prefer_sparse_input(d, cells));
+      }
 }
 
 TEST(ModelConfigNames, UnknownNamesListTheKnownOnes) {
@@ -305,7 +309,7 @@ TEST(ModelConfigJson, RoundTripOfANonDefaultConfigIsExact) {
   EXPECT_EQ(j.at("encoder_hidden"), json::array({64, 32}));
   EXPECT_EQ(j.at("decoder_hidden"), json::array());
   EXPECT_EQ(j.at("sparse_input"), "dense");
-  EXPECT_EQ(j.size(), 23u);  // every field
+  EXPECT_EQ(j.size(), 24u);  // every field
 }
 
 TEST(ModelConfigJson, MissingKeysKeepTheirDefaults) {

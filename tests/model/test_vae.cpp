@@ -314,6 +314,34 @@ TEST(Vae, DecoderMeanIsLibraryTimesSoftmaxAndThetaIsExpLogDispersion) {
                               torch::sigmoid(head), 1e-6));
 }
 
+// zi_expected_library: the zero-inflated mean is rescaled so that the expected total count,
+// Σ (1 − π) μ, is the library; scVI's mean expects less. The same weights otherwise.
+TEST(Vae, ZeroInflatedMeanCanExpectTheWholeLibrary) {
+  for (auto kind : {cm::LikelihoodKind::zinb, cm::LikelihoodKind::zip}) {
+    cm::ModelConfig c = small_config(kind, cm::LibraryKind::observed);
+    cm::Vae plain(c);
+    c.zi_expected_library = true;
+    cm::Vae scaled(c);
+    plain->eval();
+    scaled->eval();
+    const cm::CellBatch batch = make_batch(c, 5, 1);
+    torch::NoGradGuard no_grad;
+    const torch::Tensor z = torch::randn({5, 3});
+    const torch::Tensor log_lib = torch::tensor({1.0f, 2.0f, 3.0f, 4.0f, 5.0f}).reshape({5, 1});
+    const cm::LikelihoodParams p = plain->decode(z, log_lib, batch.labels, batch.batches);
+    const cm::LikelihoodParams q = scaled->decode(z, log_lib, batch.labels, batch.batches);
+    const auto expected_total = [](const cm::LikelihoodParams& t) {
+      return (torch::sigmoid(-t.zero_logits) * t.mean).sum(1, true);
+    };
+    EXPECT_TRUE(torch::allclose(expected_total(q), log_lib.exp(), 1e-5));
+    EXPECT_TRUE((expected_total(p) < log_lib.exp()).all().item<bool>());
+    EXPECT_TRUE(torch::equal(p.zero_logits, q.zero_logits));
+    // Proportional means: the rescaling is one factor per cell.
+    const torch::Tensor ratio = q.mean / p.mean;
+    EXPECT_TRUE(torch::allclose(ratio, ratio.select(1, 0).unsqueeze(1).expand_as(ratio), 1e-5));
+  }
+}
+
 TEST(Vae, CovariatesEnterEveryLayerWhenAsked) {
   cm::ModelConfig c = small_config();
   c.decoder_hidden = {16, 8};

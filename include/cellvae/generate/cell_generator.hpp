@@ -93,6 +93,15 @@ class CellGenerator {
   std::vector<std::int64_t> all_training_;
   // gmm sampler: one mixture per label code (-1: all cells).
   std::map<std::int32_t, analysis::GaussianMixture> mixtures_;
+  // LibrarySource::regression: per label code, the least-squares coefficients of log library
+  // on [z, 1] ((D + 1), double) and the residual sd; the current chunk's draws of log l.
+  struct LibraryRegression {
+    torch::Tensor coefficients;
+    double residual_sd = 0;
+  };
+  bool library_given_z_ = false;
+  std::map<std::int32_t, LibraryRegression> library_regression_;
+  std::vector<double> chunk_log_library_;
   // prior sampler of a mixture-prior model with labels: p(component | label) per label code.
   std::map<std::int32_t, torch::Tensor> component_given_label_;
 

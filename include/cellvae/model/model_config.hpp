@@ -111,6 +111,11 @@ struct ModelConfig {
   /// NB/ZINB theta, and Gaussian's log sd, per gene / gene-batch / gene-label / cell.
   /// gene_batch needs n_batches > 0, gene_label needs n_labels > 0.
   DispersionKind dispersion = DispersionKind::gene;
+  /// zip/zinb with a library: divide the mean by Σ_g (1 − π_g) ρ_g so that the expected total
+  /// count equals the library. scVI's μ = l ρ expects less, since the zero-inflation removes
+  /// counts the softmax had already handed out; the model then cannot match every gene's mean,
+  /// and on kang_pbmc the most expressed genes come out 10–15% short. false = scVI's mean.
+  bool zi_expected_library = false;
   /// Compute the likelihood with the fused CPU kernels where there is one (NB, ZINB and
   /// Bernoulli, likelihood_fused.hpp); false = plain LibTorch. Equal to rounding.
   bool fused_likelihood = true;
