@@ -104,16 +104,23 @@ std::int64_t compact_row(const float* row, std::int64_t cols, std::int32_t* idx,
 
 CELLVAE_VECTOR_MATH_END
 
+// x_csr for n rows of `cols` columns with room for `capacity` entries (in `buffers` when given).
+model::CsrRows csr_rows_with_capacity(std::int64_t n, std::int64_t cols, std::int64_t capacity,
+                                      BatchBuffers* buffers) {
+  model::CsrRows c;
+  c.n_cols = cols;
+  c.indptr = reusable(buffers ? &buffers->indptr : nullptr, {n + 1}, torch::kLong);
+  c.indices = reusable(buffers ? &buffers->indices : nullptr, {capacity}, torch::kInt);
+  c.values = reusable(buffers ? &buffers->values : nullptr, {capacity}, torch::kFloat);
+  return c;
+}
+
 // x_csr of the dense rows `dense` (n x cols): their nonzeros.
 model::CsrRows nonzeros_of(const float* dense, std::int64_t n, std::int64_t cols,
                            BatchBuffers* buffers) {
   const std::int64_t nnz = count_nonzeros(dense, n * cols);
-  model::CsrRows c;
-  c.n_cols = cols;
-  c.indptr = reusable(buffers ? &buffers->indptr : nullptr, {n + 1}, torch::kLong);
   // One spare entry: compact_row writes (and then drops) a candidate past the last nonzero.
-  c.indices = reusable(buffers ? &buffers->indices : nullptr, {nnz + 1}, torch::kInt);
-  c.values = reusable(buffers ? &buffers->values : nullptr, {nnz + 1}, torch::kFloat);
+  model::CsrRows c = csr_rows_with_capacity(n, cols, nnz + 1, buffers);
   auto* p = c.indptr.data_ptr<std::int64_t>();
   auto* idx = c.indices.data_ptr<std::int32_t>();
   auto* val = c.values.data_ptr<float>();
@@ -137,11 +144,7 @@ model::CsrRows rows_of(const CsrMatrix& m, const std::vector<std::int64_t>& rows
   std::int64_t capacity = 0;
   for (std::int64_t r : rows)
     capacity += m.indptr[static_cast<std::size_t>(r) + 1] - m.indptr[static_cast<std::size_t>(r)];
-  model::CsrRows c;
-  c.n_cols = m.n_cols;
-  c.indptr = reusable(buffers ? &buffers->indptr : nullptr, {n + 1}, torch::kLong);
-  c.indices = reusable(buffers ? &buffers->indices : nullptr, {capacity}, torch::kInt);
-  c.values = reusable(buffers ? &buffers->values : nullptr, {capacity}, torch::kFloat);
+  model::CsrRows c = csr_rows_with_capacity(n, m.n_cols, capacity, buffers);
   auto* p = c.indptr.data_ptr<std::int64_t>();
   auto* idx = c.indices.data_ptr<std::int32_t>();
   auto* val = c.values.data_ptr<float>();
