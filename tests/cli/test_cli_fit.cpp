@@ -131,6 +131,24 @@ TEST(CliFit, SameSeedGivesIdenticalWeightsAndScores) {
   EXPECT_EQ(sa.at("n_cells"), 400);
 }
 
+// The multi-threaded kernels (likelihood, batch norm, first layer, optimizer) split their work
+// the same way every run: two threads reproduce too.
+TEST(CliFit, SameSeedAndTwoThreadsGiveIdenticalWeights) {
+  cvt::ScratchDir dir;
+  // Large enough that the kernels split (the decoder head, 128 x 128 x 800, is above
+  // kParallelLinearMinWork).
+  const auto data = dir / "wide.h5ad";
+  ASSERT_EQ(cvt::run_cellvae("simulate -o " + quoted(data) +
+                             " --cells 1500 --genes 800 --batches 2 --seed 4")
+                .exit_code,
+            0);
+  const std::string base = "fit " + quoted(data) +
+                           " --batch-key batch --epochs 2 --threads 2 --quiet --seed 5 -o ";
+  ASSERT_EQ(cvt::run_cellvae(base + quoted(dir / "a")).exit_code, 0);
+  ASSERT_EQ(cvt::run_cellvae(base + quoted(dir / "b")).exit_code, 0);
+  EXPECT_EQ(cvt::read_text(dir / "a" / "weights.pt"), cvt::read_text(dir / "b" / "weights.pt"));
+}
+
 TEST(CliFit, ExistingOutputIsKeptUnlessForce) {
   cvt::ScratchDir dir;
   const auto model = dir / "model";
