@@ -86,8 +86,18 @@ TrainingCells summarize_training_cells(model::Vae& module, const data::CellData&
   const auto n = static_cast<std::int64_t>(rows.size());
   t.labels = codes_tensor(pick(label_codes, rows), n);
   t.batches = codes_tensor(pick(batch_codes, rows), n);
-  const std::vector<double> sums = row_sums(select_rows(data.counts, rows));
-  t.library = torch::tensor(std::vector<float>(sums.begin(), sums.end()), torch::kFloat);
+  // Row totals read in place (a select_rows copy would hold the training counts twice).
+  std::vector<float> sums;
+  sums.reserve(rows.size());
+  const CsrMatrix& x = data.counts;
+  for (std::int64_t r : rows) {
+    double s = 0;
+    for (std::int64_t k = x.indptr[static_cast<std::size_t>(r)];
+         k < x.indptr[static_cast<std::size_t>(r) + 1]; ++k)
+      s += x.data[static_cast<std::size_t>(k)];
+    sums.push_back(static_cast<float>(s));
+  }
+  t.library = torch::tensor(sums, torch::kFloat);
   return t;
 }
 
@@ -126,11 +136,13 @@ FitResult fit(const Dataset& data, const Dataset* validation, const FitOptions& 
 
   // Training and validation cells: one CellData, validation rows after the training rows when
   // a separate validation file is given.
+  // The preprocessed matrix moves into the training data: one copy of the counts fewer (on 1M
+  // cells x 2k genes, 1.7 GB).
+  const std::int64_t n_main = pre.data.n_cells();
   data::CellData cells;
-  cells.counts = pre.data.X;
+  cells.counts = std::move(pre.data.X);
   std::vector<std::int32_t> label_codes = pre.label_codes;
   std::vector<std::int32_t> batch_codes = pre.batch_codes;
-  const std::int64_t n_main = pre.data.n_cells();
   if (validation) {
     ApplyStateResult v = apply_preprocess_state(pre.state, *validation);
     cells.counts = stack_rows(cells.counts, v.data.X);
