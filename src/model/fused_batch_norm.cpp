@@ -104,8 +104,9 @@ void for_column_blocks(std::int64_t rows, std::int64_t cols, const Fn& fn) {
           : std::max<std::int64_t>(1, std::min<std::int64_t>(at::get_num_threads(),
                                                              cols / kMinCols));
   if (blocks == 1) return fn(std::int64_t{0}, cols);
-  at::parallel_for(0, blocks, 1, [&](std::int64_t begin, std::int64_t end) {
-    for (std::int64_t b = begin; b < end; ++b) fn(cols * b / blocks, cols * (b + 1) / blocks);
+  kernels::for_blocks(blocks, [&](std::int64_t b) {
+    const auto [c0, c1] = kernels::block_range(cols, blocks, b);
+    fn(c0, c1);
   });
 }
 

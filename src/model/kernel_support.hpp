@@ -19,8 +19,12 @@
 // kernel here runs on the calling thread (correct, but on one core).
 #pragma once
 
+#include <ATen/Parallel.h>
+#include <torch/torch.h>
+
 #include <cstdint>
 #include <cstring>
+#include <utility>
 
 #if !defined(_OPENMP)
 #pragma message( \
@@ -144,6 +148,24 @@ CELLVAE_INLINE float log1p_float(float r) {
   const float safe = exact ? 1.0f : d;
   const float l = log_float(u) * (r / safe);
   return exact ? r : l;
+}
+
+// ---- splitting work into blocks over the intra-op threads -----------------------------------
+
+/// [begin, end) of block `b` of `n` items split into `blocks` near-equal blocks.
+inline std::pair<std::int64_t, std::int64_t> block_range(std::int64_t n, std::int64_t blocks,
+                                                         std::int64_t b) {
+  return {n * b / blocks, n * (b + 1) / blocks};
+}
+
+/// Runs fn(block) for blocks 0..blocks-1 on the intra-op threads, without autograd recording
+/// (worker threads do not inherit the caller's grad mode).
+template <class Fn>
+void for_blocks(std::int64_t blocks, const Fn& fn) {
+  at::parallel_for(0, blocks, 1, [&](std::int64_t begin, std::int64_t end) {
+    torch::NoGradGuard no_grad;
+    for (std::int64_t b = begin; b < end; ++b) fn(b);
+  });
 }
 
 }  // namespace cellvae::kernels

@@ -40,9 +40,9 @@ class MlpLayerImpl : public torch::nn::Module {
   // Normalisation, activation and dropout of the Linear's output h.
   torch::Tensor after_linear(torch::Tensor h) {
     bool activated = false;
-    if (batch_norm_ && is_training() &&
-        fused_batch_norm_applies(h, batch_norm_->weight, batch_norm_->bias)) {
-      // The same computation as BatchNorm1d (+ ReLU) in training mode, in one kernel.
+    if (batch_norm_ && is_training()) {
+      // BatchNorm1d (+ ReLU) in training mode, in one kernel where it applies (it falls back to
+      // LibTorch's batch norm itself).
       const auto& o = batch_norm_->options;
       activated = activation_ == Activation::relu;
       h = batch_norm_relu_train(h, batch_norm_->weight, batch_norm_->bias,

@@ -9,20 +9,8 @@
 namespace cellvae::model {
 namespace {
 
-// [begin, end) of block `b` of `n` items split into `blocks` near-equal blocks.
-std::pair<std::int64_t, std::int64_t> block(std::int64_t n, std::int64_t blocks, std::int64_t b) {
-  return {n * b / blocks, n * (b + 1) / blocks};
-}
-
-// Runs fn(block) for blocks 0..blocks-1 on the intra-op threads, without autograd recording
-// (worker threads do not inherit the caller's grad mode).
-template <class Fn>
-void for_blocks(std::int64_t blocks, const Fn& fn) {
-  at::parallel_for(0, blocks, 1, [&](std::int64_t begin, std::int64_t end) {
-    torch::NoGradGuard no_grad;
-    for (std::int64_t b = begin; b < end; ++b) fn(b);
-  });
-}
+using kernels::block_range;
+using kernels::for_blocks;
 
 struct ParallelLinearFunction : public torch::autograd::Function<ParallelLinearFunction> {
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x_in,
@@ -34,7 +22,7 @@ struct ParallelLinearFunction : public torch::autograd::Function<ParallelLinearF
     const std::int64_t blocks = std::min<std::int64_t>(at::get_num_threads(), out);
     torch::Tensor y = torch::empty({x.size(0), out}, x.options());
     for_blocks(blocks, [&](std::int64_t b) {
-      const auto [o0, o1] = block(out, blocks, b);
+      const auto [o0, o1] = block_range(out, blocks, b);
       torch::Tensor yb = y.narrow(1, o0, o1 - o0);
       const torch::Tensor wb = w.narrow(0, o0, o1 - o0);
       if (has_bias)
@@ -61,7 +49,7 @@ struct ParallelLinearFunction : public torch::autograd::Function<ParallelLinearF
       dx = torch::empty({x.size(0), in}, dy.options());
       const std::int64_t blocks = std::min(threads, in);
       for_blocks(blocks, [&](std::int64_t b) {
-        const auto [c0, c1] = block(in, blocks, b);
+        const auto [c0, c1] = block_range(in, blocks, b);
         torch::Tensor dxb = dx.narrow(1, c0, c1 - c0);
         at::mm_out(dxb, dy, w.narrow(1, c0, c1 - c0));
       });
@@ -71,7 +59,7 @@ struct ParallelLinearFunction : public torch::autograd::Function<ParallelLinearF
       dw = torch::empty({out, in}, dy.options());
       const std::int64_t blocks = std::min(threads, out);
       for_blocks(blocks, [&](std::int64_t b) {
-        const auto [o0, o1] = block(out, blocks, b);
+        const auto [o0, o1] = block_range(out, blocks, b);
         torch::Tensor dwb = dw.narrow(0, o0, o1 - o0);
         at::mm_out(dwb, dy.narrow(1, o0, o1 - o0).t(), x);
       });
@@ -95,12 +83,15 @@ torch::Tensor parallel_linear(const torch::Tensor& x, const torch::Tensor& weigh
                           bias.scalar_type() != weight.scalar_type())) ||
       at::get_num_threads() < 2 || at::in_parallel_region() ||
       x.size(0) * weight.size(0) * weight.size(1) < kParallelLinearMinWork;
-#if !defined(_OPENMP)
-  // at::parallel_for is serial in this build (kernel_support.hpp): the blocks would only run one
-  // after the other.
-  if (!plain) return torch::nn::functional::linear(x, weight, bias);
+  // Without OpenMP at::parallel_for is serial (kernel_support.hpp): the blocks would only run
+  // one after the other.
+  constexpr bool serial_build =
+#if defined(_OPENMP)
+      false;
+#else
+      true;
 #endif
-  if (plain) return torch::nn::functional::linear(x, weight, bias);
+  if (plain || serial_build) return torch::nn::functional::linear(x, weight, bias);
   return ParallelLinearFunction::apply(x, weight,
                                        bias.defined() ? bias : torch::empty({0}, weight.options()),
                                        bias.defined());

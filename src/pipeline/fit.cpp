@@ -86,17 +86,12 @@ TrainingCells summarize_training_cells(model::Vae& module, const data::CellData&
   const auto n = static_cast<std::int64_t>(rows.size());
   t.labels = codes_tensor(pick(label_codes, rows), n);
   t.batches = codes_tensor(pick(batch_codes, rows), n);
-  // Row totals read in place (a select_rows copy would hold the training counts twice).
+  // Totals of all rows, then the training ones (a select_rows copy would hold the training
+  // counts twice).
+  const std::vector<double> all_sums = row_sums(data.counts);
   std::vector<float> sums;
   sums.reserve(rows.size());
-  const CsrMatrix& x = data.counts;
-  for (std::int64_t r : rows) {
-    double s = 0;
-    for (std::int64_t k = x.indptr[static_cast<std::size_t>(r)];
-         k < x.indptr[static_cast<std::size_t>(r) + 1]; ++k)
-      s += x.data[static_cast<std::size_t>(k)];
-    sums.push_back(static_cast<float>(s));
-  }
+  for (std::int64_t r : rows) sums.push_back(static_cast<float>(all_sums[static_cast<std::size_t>(r)]));
   t.library = torch::tensor(sums, torch::kFloat);
   return t;
 }

@@ -73,6 +73,14 @@ class RowBuilder {
   /// then `key`.
   void add(const std::string& group, const char* section, const char* key, std::string name,
            Better better, std::string meaning, int digits = 3, bool with_control = true) {
+    add_from(child(gen_, section), with_control ? child(ctl_, section) : nullptr, group, key,
+             std::move(name), better, std::move(meaning), digits);
+  }
+
+  /// A row read from `key` of the objects `generated` and `control` (either may be null).
+  void add_from(const json* generated, const json* control, const std::string& group,
+                const char* key, std::string name, Better better, std::string meaning,
+                int digits) {
     MetricRow row;
     row.group = group;
     row.name = std::move(name);
@@ -80,8 +88,8 @@ class RowBuilder {
     row.better = better;
     row.ideal = ideal_of(better);
     row.digits = digits;
-    row.generated = number_at(child(gen_, section), key);
-    if (with_control) row.control = number_at(child(ctl_, section), key);
+    row.generated = number_at(generated, key);
+    row.control = number_at(control, key);
     finish(row);
   }
 
@@ -224,16 +232,7 @@ std::vector<MetricRow> metric_rows(const json& metrics, bool control_is_training
       const std::string group = "Within label " + name;
       auto add = [&](const char* key, std::string title, Better better, std::string meaning,
                      int digits) {
-        MetricRow row;
-        row.group = group;
-        row.name = std::move(title);
-        row.meaning = std::move(meaning);
-        row.better = better;
-        row.ideal = ideal_of(better);
-        row.digits = digits;
-        row.generated = number_at(&l, key);
-        if (c) row.control = number_at(c, key);
-        b.add_row(row);
+        b.add_from(&l, c, group, key, std::move(title), better, std::move(meaning), digits);
       };
       add("n_other",
           "cells (held-out real: " +
