@@ -16,6 +16,8 @@
 //   BM_BatchNorm/<path>/<cells>    hidden layer's batch norm + ReLU in training mode, forward +
 //                                  backward, 128 units: batch_norm_relu_train (fused) against
 //                                  BatchNorm1d + relu (torch)
+//   BM_LibrarySoftmax/<path>/<cells>/<genes>  decoder count mean exp(log l) softmax(h), forward +
+//                                  backward: library_softmax (fused) against LibTorch's ops
 //   BM_MakeBatch/<variant>         minibatch assembly from CSR rows: dense only, dense + CSR,
 //                                  dense + CSR reusing buffers (the trainer's way)
 //   BM_AdamStep/<optimizer>/<model>  one optimizer step over a model's parameter shapes:
@@ -38,6 +40,7 @@
 #include "cellvae/csr_matrix.hpp"
 #include "cellvae/data/cell_data.hpp"
 #include "cellvae/model/fused_batch_norm.hpp"
+#include "cellvae/model/library_softmax.hpp"
 #include "cellvae/model/likelihood.hpp"
 #include "cellvae/model/likelihood_fused.hpp"
 #include "cellvae/model/parallel_linear.hpp"
@@ -213,6 +216,36 @@ BENCHMARK(BM_BatchNorm)
     ->ArgsProduct({{0, 1}, {32, 128, 512}})
     ->ArgNames({"fused", "cells"})
     ->Unit(benchmark::kMicrosecond);
+
+// ---- the decoder's count mean ---------------------------------------------------------------
+
+// library_softmax against exp(log library) * softmax.
+void BM_LibrarySoftmax(benchmark::State& state) {
+  const bool fused = state.range(0) == 1;
+  const std::int64_t cells = state.range(1), genes = state.range(2);
+  torch::manual_seed(5);
+  torch::Tensor h = (torch::randn({cells, genes}) * 2).requires_grad_(true);
+  const torch::Tensor log_library = torch::rand({cells, 1}) * 3 + 6;
+  const torch::Tensor up = torch::randn({cells, genes});
+  for (auto _ : state) {
+    h.mutable_grad() = torch::Tensor();
+    torch::Tensor mu = fused ? model::library_softmax(h, log_library)
+                             : torch::exp(log_library) * torch::softmax(h, 1);
+    mu.backward(up);
+    benchmark::DoNotOptimize(h.grad().data_ptr());
+  }
+  state.SetLabel(fused ? "library_softmax" : "exp(l) * softmax");
+}
+BENCHMARK(BM_LibrarySoftmax)
+    ->ArgNames({"fused", "cells", "genes"})
+    ->Args({0, 128, kGenes})
+    ->Args({1, 128, kGenes})
+    ->Args({0, 128, 20000})
+    ->Args({1, 128, 20000})
+    ->Unit(benchmark::kMicrosecond)
+    ->Repetitions(3)
+    ->ComputeStatistics("min", fastest)
+    ->ReportAggregatesOnly(true);
 
 // ---- batch assembly ---------------------------------------------------------------------------
 

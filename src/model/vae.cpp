@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cellvae/error.hpp"
+#include "cellvae/model/library_softmax.hpp"
 #include "cellvae/model/parallel_linear.hpp"
 
 namespace cellvae::model {
@@ -379,10 +380,13 @@ LikelihoodParams VaeImpl::decode(const torch::Tensor& z, const torch::Tensor& lo
           throw InputError("decode: library '" + std::string(to_string(c.library)) +
                            "' needs one log library per cell (" + std::to_string(cells) +
                            "), got " + shape_of(log_library));
-        torch::Tensor rho = torch::softmax(head, 1);
+        torch::Tensor log_lib = log_library.reshape({-1, 1}).to(options);
+        p.mean = c.fused_likelihood ? library_softmax(head, log_lib)
+                                    : torch::exp(log_lib) * torch::softmax(head, 1);
+        // l ρ / Σ (1 − π) ρ = μ l / Σ (1 − π) μ
         if (c.zi_expected_library && is_zero_inflated(c.likelihood))
-          rho = rho / (torch::sigmoid(-p.zero_logits) * rho).sum(1, true);
-        p.mean = torch::exp(log_library.reshape({-1, 1}).to(options)) * rho;
+          p.mean = p.mean * (torch::exp(log_lib) /
+                             (torch::sigmoid(-p.zero_logits) * p.mean).sum(1, true));
       }
       break;
   }

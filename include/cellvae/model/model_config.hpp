@@ -117,7 +117,8 @@ struct ModelConfig {
   /// and on kang_pbmc the most expressed genes come out 10–15% short. false = scVI's mean.
   bool zi_expected_library = false;
   /// Compute the likelihood with the fused CPU kernels where there is one (NB, ZINB and
-  /// Bernoulli, likelihood_fused.hpp); false = plain LibTorch. Equal to rounding.
+  /// Bernoulli, likelihood_fused.hpp; the library-scaled softmax mean, library_softmax.hpp);
+  /// false = plain LibTorch. Equal to rounding.
   bool fused_likelihood = true;
   /// How the encoder's first layer reads a minibatch (dense or from its nonzeros).
   SparseInput sparse_input = SparseInput::auto_;
