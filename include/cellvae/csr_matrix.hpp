@@ -53,11 +53,17 @@ CsrMatrix select(const CsrMatrix& m, const std::vector<std::int64_t>& rows,
 /// The submatrix with the given rows and all columns.
 CsrMatrix select_rows(const CsrMatrix& m, const std::vector<std::int64_t>& rows);
 
-/// Row-major dense copy (n_rows * n_cols floats). For small matrices and tests.
+/// select() without a second copy: keeps the rows `rows` and columns `cols` of m, both strictly
+/// ascending, compacting m's own buffers (their capacity is kept, not returned to the system).
+/// Throws InputError for an index out of range or not ascending, before changing m.
+void select_in_place(CsrMatrix& m, const std::vector<std::int64_t>& rows,
+                     const std::vector<std::int64_t>& cols);
+
 /// The rows of `top` followed by the rows of `bottom` (same number of columns, else
 /// InputError).
 CsrMatrix stack_rows(const CsrMatrix& top, const CsrMatrix& bottom);
 
+/// Row-major dense copy (n_rows * n_cols floats). For small matrices and tests.
 std::vector<float> to_dense(const CsrMatrix& m);
 
 /// Sum of each row (library size for a counts matrix), in double.

@@ -46,6 +46,12 @@ struct Dataset {
 Dataset subset(const Dataset& ds, const std::vector<std::int64_t>& rows,
                const std::vector<std::int64_t>& cols);
 
+/// subset() of ds itself, for strictly ascending `rows` and `cols`, without a second copy of
+/// the matrix (select_in_place). Throws InputError for an index out of range or not ascending,
+/// before changing ds.
+void subset_in_place(Dataset& ds, const std::vector<std::int64_t>& rows,
+                     const std::vector<std::int64_t>& cols);
+
 /// 0..n-1, for "all rows" / "all columns" in subset().
 std::vector<std::int64_t> iota_indices(std::int64_t n);
 

@@ -2,6 +2,7 @@
 // on a count matrix and save everything later commands need in one directory.
 #include <iostream>
 #include <memory>
+#include <utility>
 
 #include "cellvae/error.hpp"
 #include "cellvae/io.hpp"
@@ -37,7 +38,7 @@ void add_fit_command(CLI::App& app) {
     const pipeline::FitOptions options = resolve_fit_options(args->fit);
     if (std::filesystem::exists(args->out) && !args->force)
       throw InputError("output " + args->out + " exists; use --force to replace it");
-    const Dataset data = read_input(args->in, args->read, args->in_format);
+    Dataset data = read_input(args->in, args->read, args->in_format);
     print_warnings(data);
     std::unique_ptr<Dataset> validation;
     if (!args->validation.empty()) {
@@ -47,7 +48,7 @@ void add_fit_command(CLI::App& app) {
     }
     TrainingProgress progress(args->quiet, TrainingProgress::stderr_is_terminal());
     pipeline::FitResult result =
-        pipeline::fit(data, validation.get(), options, progress.callbacks());
+        pipeline::fit(std::move(data), validation.get(), options, progress.callbacks());
     for (const auto& w : result.warnings) std::cerr << "cellvae: warning: " << w << '\n';
     pipeline::save_model_dir(result.model, args->out, args->force);
     if (!args->quiet) {

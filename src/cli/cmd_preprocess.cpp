@@ -1,6 +1,8 @@
 // `cellvae preprocess DATA -o OUT --state STATE`: filters and highly variable genes, with the
 // decisions saved as JSON so that later steps can redo them on new data.
+#include <cstdint>
 #include <iostream>
+#include <utility>
 
 #include "cellvae/count_check.hpp"
 #include "cellvae/io.hpp"
@@ -48,14 +50,15 @@ void add_preprocess_command(CLI::App& app) {
   cmd->add_flag("--allow-non-integer", args->allow_non_integer,
                 "accept non-integer values (e.g. RPKM); counts are required otherwise");
   cmd->callback([args] {
-    const Dataset ds = read_input(args->in, args->read, args->in_format);
+    Dataset ds = read_input(args->in, args->read, args->in_format);
     check_counts(ds, {args->allow_non_integer});
-    const PreprocessResult result = preprocess(ds, args->pre);
+    const std::int64_t n_cells = ds.n_cells(), n_genes = ds.n_genes();
+    const PreprocessResult result = preprocess(std::move(ds), args->pre);
     for (const auto& w : result.warnings) std::cerr << "cellvae: warning: " << w << '\n';
     write_dataset(result.data, args->out);
     if (!args->state.empty()) write_preprocess_state(result.state, args->state);
-    std::cerr << "kept " << result.data.n_cells() << " of " << ds.n_cells() << " cells and "
-              << result.data.n_genes() << " of " << ds.n_genes() << " genes";
+    std::cerr << "kept " << result.data.n_cells() << " of " << n_cells << " cells and "
+              << result.data.n_genes() << " of " << n_genes << " genes";
     if (result.hvg) std::cerr << " (highly variable)";
     std::cerr << " -> " << args->out << '\n';
   });

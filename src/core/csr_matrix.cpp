@@ -195,6 +195,42 @@ CsrMatrix select_rows(const CsrMatrix& m, const std::vector<std::int64_t>& rows)
   return out;
 }
 
+void select_in_place(CsrMatrix& m, const std::vector<std::int64_t>& rows,
+                     const std::vector<std::int64_t>& cols) {
+  // Check everything before the first write, so that a bad index leaves m as it was.
+  for (std::size_t i = 0; i < rows.size(); ++i)
+    if (rows[i] < 0 || rows[i] >= m.n_rows || (i > 0 && rows[i] <= rows[i - 1]))
+      throw InputError("select_in_place: rows must be ascending and in [0, " +
+                       std::to_string(m.n_rows) + ") (row " + std::to_string(rows[i]) + ")");
+  std::vector<std::int32_t> new_col(static_cast<std::size_t>(m.n_cols), -1);
+  for (std::size_t j = 0; j < cols.size(); ++j) {
+    if (cols[j] < 0 || cols[j] >= m.n_cols || (j > 0 && cols[j] <= cols[j - 1]))
+      throw InputError("select_in_place: columns must be ascending and in [0, " +
+                       std::to_string(m.n_cols) + ") (column " + std::to_string(cols[j]) + ")");
+    new_col[static_cast<std::size_t>(cols[j])] = static_cast<std::int32_t>(j);
+  }
+  // Kept entries move towards the front: the write position never passes the read position,
+  // and ascending columns keep each row's indices ascending.
+  std::int64_t out = 0;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const std::int64_t b = m.indptr[rows[i]], e = m.indptr[rows[i] + 1];
+    m.indptr[i] = out;  // rows[i] >= i: entry i is no longer read
+    for (std::int64_t k = b; k < e; ++k) {
+      const std::int32_t c = new_col[static_cast<std::size_t>(m.indices[k])];
+      if (c < 0) continue;
+      m.indices[out] = c;
+      m.data[out] = m.data[k];
+      ++out;
+    }
+  }
+  m.indptr.resize(rows.size() + 1);
+  m.indptr[rows.size()] = out;
+  m.indices.resize(static_cast<std::size_t>(out));
+  m.data.resize(static_cast<std::size_t>(out));
+  m.n_rows = static_cast<std::int64_t>(rows.size());
+  m.n_cols = static_cast<std::int64_t>(cols.size());
+}
+
 CsrMatrix stack_rows(const CsrMatrix& top, const CsrMatrix& bottom) {
   if (top.n_cols != bottom.n_cols)
     throw InputError("cannot stack matrices with " + std::to_string(top.n_cols) + " and " +

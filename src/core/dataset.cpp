@@ -60,6 +60,23 @@ Dataset subset(const Dataset& ds, const std::vector<std::int64_t>& rows,
   return out;
 }
 
+void subset_in_place(Dataset& ds, const std::vector<std::int64_t>& rows,
+                     const std::vector<std::int64_t>& cols) {
+  const bool all_cols = static_cast<std::int64_t>(cols.size()) == ds.X.n_cols;
+  select_in_place(ds.X, rows, cols);  // checks both index lists first
+  ds.obs = ds.obs.take(rows);
+  if (!all_cols) ds.var = ds.var.take(cols);
+  for (auto& [key, a] : ds.obsm) {
+    // Ascending rows: each kept row moves to the front, never over a row still to be read.
+    for (std::size_t i = 0; i < rows.size(); ++i)
+      std::copy(a.values.begin() + rows[i] * a.cols, a.values.begin() + (rows[i] + 1) * a.cols,
+                a.values.begin() + static_cast<std::int64_t>(i) * a.cols);
+    a.rows = static_cast<std::int64_t>(rows.size());
+    a.values.resize(static_cast<std::size_t>(a.rows * a.cols));
+  }
+  ds.layers = {};  // layers are not carried: only X was read
+}
+
 std::vector<std::int64_t> iota_indices(std::int64_t n) {
   std::vector<std::int64_t> v(static_cast<std::size_t>(n));
   std::iota(v.begin(), v.end(), std::int64_t{0});

@@ -1,7 +1,9 @@
 #include "cellvae/pipeline/fit.hpp"
 
 #include <chrono>
+#include <cstdint>
 #include <string>
+#include <utility>
 
 #include "cellvae/count_check.hpp"
 #include "cellvae/error.hpp"
@@ -96,7 +98,7 @@ TrainingCells summarize_training_cells(model::Vae& module, const data::CellData&
   return t;
 }
 
-FitResult fit(const Dataset& data, const Dataset* validation, const FitOptions& options_in,
+FitResult fit(Dataset data, const Dataset* validation, const FitOptions& options_in,
               const FitCallbacks& callbacks) {
   const auto started = std::chrono::steady_clock::now();
   FitOptions options = options_in;
@@ -108,7 +110,9 @@ FitResult fit(const Dataset& data, const Dataset* validation, const FitOptions& 
   if (validation) check_values(*validation, options);
 
   FitResult result;
-  PreprocessResult pre = preprocess(data, options.preprocess);
+  const std::string source = data.source;
+  const std::int64_t n_input_cells = data.n_cells();
+  PreprocessResult pre = preprocess(std::move(data), options.preprocess);
   result.warnings = pre.warnings;
   {
     // Input rows that survived: filtered cells minus those emptied by the HVG selection.
@@ -184,8 +188,8 @@ FitResult fit(const Dataset& data, const Dataset* validation, const FitOptions& 
   out.preprocess = pre.state;
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  out.data_info = {{"source", data.source},
-                   {"n_cells", data.n_cells()},
+  out.data_info = {{"source", source},
+                   {"n_cells", n_input_cells},
                    {"n_cells_kept", n_main},
                    {"n_train", result.train_cells.size()},
                    {"n_validation", result.validation_cells.size()},
@@ -196,7 +200,7 @@ FitResult fit(const Dataset& data, const Dataset* validation, const FitOptions& 
                    {"seconds", seconds},
                    {"threads", torch::get_num_threads()},
                    {"runtime", runtime_description()}};
-  if (validation) result.validation_cells.clear();  // not rows of `data`
+  if (validation) result.validation_cells.clear();  // not rows of the input
   return result;
 }
 

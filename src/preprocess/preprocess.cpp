@@ -1,6 +1,7 @@
 #include "cellvae/preprocess/preprocess.hpp"
 
 #include <string>
+#include <utility>
 
 #include "cellvae/error.hpp"
 
@@ -28,7 +29,7 @@ EncodedColumn encode_column(const Dataset& data, const std::string& key, const c
 
 }  // namespace
 
-PreprocessResult preprocess(const Dataset& data, const PreprocessOptions& options) {
+PreprocessResult preprocess(Dataset data, const PreprocessOptions& options) {
   data.validate();
   // Fail on a wrong key before any work.
   if (options.batch_key) data.obs.at(*options.batch_key, "obs");
@@ -38,7 +39,8 @@ PreprocessResult preprocess(const Dataset& data, const PreprocessOptions& option
 
   PreprocessResult result;
   result.filter = filter_cells_and_genes(data.X, options.filter);
-  Dataset filtered = subset(data, result.filter.kept_cells, result.filter.kept_genes);
+  subset_in_place(data, result.filter.kept_cells, result.filter.kept_genes);
+  Dataset& filtered = data;
 
   std::vector<std::int32_t> batch_codes;
   std::vector<std::string> ignored;
@@ -80,10 +82,11 @@ PreprocessResult preprocess(const Dataset& data, const PreprocessOptions& option
                                 "removed");
   }
 
-  result.data = subset(filtered, cells, genes);
   PreprocessState& state = result.state;
   state.options = options;
   state.genes_after_filter = filtered.var.index;
+  subset_in_place(filtered, cells, genes);
+  result.data = std::move(filtered);
   state.genes = result.data.var.index;
   if (options.label_key)
     state.labels = encode_column(result.data, *options.label_key, "label", result.label_codes,

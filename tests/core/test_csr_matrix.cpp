@@ -108,3 +108,38 @@ TEST(CsrMatrix, StackRowsEqualsDenseConcatenation) {
   EXPECT_EQ(to_dense(s), expected);
   EXPECT_THROW(stack_rows(s, csr_from_dense(b.data(), 3, 1)), InputError);
 }
+
+// select_in_place equals select (a copy) for ascending rows and columns, on a random matrix
+// whose kept entries move by various distances; bad index lists throw before any change.
+TEST(CsrMatrix, SelectInPlaceEqualsSelect) {
+  std::vector<float> dense(40 * 30, 0.0f);
+  std::uint32_t state = 12345;
+  for (float& v : dense) {
+    state = state * 1664525u + 1013904223u;
+    if ((state >> 28) < 5) v = static_cast<float>(1 + (state >> 20) % 9);
+  }
+  const CsrMatrix m = csr_from_dense(dense.data(), 40, 30);
+  for (int variant = 0; variant < 4; ++variant) {
+    std::vector<std::int64_t> rows, cols;
+    for (std::int64_t r = 0; r < 40; ++r)
+      if (variant == 0 || (r * 7 + variant) % 3 != 0) rows.push_back(r);
+    for (std::int64_t c = 0; c < 30; ++c)
+      if (variant == 1 || (c * 5 + variant) % 4 != 1) cols.push_back(c);
+    if (variant == 3) rows = {39};  // only the last row: the longest move
+    CsrMatrix in_place = m;
+    select_in_place(in_place, rows, cols);
+    const CsrMatrix copied = select(m, rows, cols);
+    EXPECT_EQ(in_place.n_rows, copied.n_rows) << variant;
+    EXPECT_EQ(in_place.n_cols, copied.n_cols) << variant;
+    EXPECT_EQ(in_place.indptr, copied.indptr) << variant;
+    EXPECT_EQ(in_place.indices, copied.indices) << variant;
+    EXPECT_EQ(in_place.data, copied.data) << variant;
+    EXPECT_NO_THROW(in_place.validate());
+  }
+  CsrMatrix bad = m;
+  EXPECT_THROW(select_in_place(bad, {2, 1}, {0}), InputError);   // rows not ascending
+  EXPECT_THROW(select_in_place(bad, {0, 40}, {0}), InputError);  // row out of range
+  EXPECT_THROW(select_in_place(bad, {0}, {3, 3}), InputError);   // repeated column
+  EXPECT_EQ(bad.indptr, m.indptr);
+  EXPECT_EQ(bad.data, m.data);
+}

@@ -89,3 +89,24 @@ TEST(Dataset, SubsetCarriesObsVarObsm) {
   EXPECT_EQ(s.obsm.at("X_pca").values, (std::vector<double>{0.3, 0.4}));
   EXPECT_NO_THROW(s.validate());
 }
+
+TEST(Dataset, SubsetInPlaceEqualsSubset) {
+  Dataset ds;
+  const float dense[] = {1, 0, 3, 0, 5, 6, 7, 8, 0};
+  ds.X = csr_from_dense(dense, 3, 3);
+  ds.obs.index = {"c1", "c2", "c3"};
+  ds.obs.set(Column::make_integer("n", {10, 20, 30}));
+  ds.var.index = {"g1", "g2", "g3"};
+  ds.obsm["X_pca"] = DenseArray{3, 2, {0.1, 0.2, 0.3, 0.4, 0.5, 0.6}};
+  const Dataset copied = subset(ds, {1, 2}, {0, 2});
+  Dataset in_place = ds;
+  subset_in_place(in_place, {1, 2}, {0, 2});
+  EXPECT_EQ(to_dense(in_place.X), to_dense(copied.X));
+  EXPECT_EQ(to_dense(in_place.X), (std::vector<float>{0, 6, 7, 0}));
+  EXPECT_EQ(in_place.obs.index, copied.obs.index);
+  EXPECT_EQ(in_place.obs.at("n").integers, (std::vector<std::int64_t>{20, 30}));
+  EXPECT_EQ(in_place.var.index, (std::vector<std::string>{"g1", "g3"}));
+  EXPECT_EQ(in_place.obsm.at("X_pca").values, copied.obsm.at("X_pca").values);
+  EXPECT_NO_THROW(in_place.validate());
+  EXPECT_THROW(subset_in_place(in_place, {1, 0}, {0}), InputError);
+}

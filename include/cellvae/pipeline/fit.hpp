@@ -36,7 +36,9 @@ struct FitResult {
 /// data set for validation (prepared with the fitted preprocessing state; no split then).
 /// Throws InputError for invalid options (validate()), a label/batch key missing from obs,
 /// values a count likelihood cannot model, and a non-finite loss.
-FitResult fit(const Dataset& data, const Dataset* validation, const FitOptions& options,
+/// `data` is taken by value: pass std::move(data) when the caller no longer needs it, so that
+/// preprocessing and training reuse its counts instead of copying them (preprocess()).
+FitResult fit(Dataset data, const Dataset* validation, const FitOptions& options,
               const FitCallbacks& callbacks = {});
 
 /// The TrainingCells record of `rows` of `data`: posterior means (in chunks, on the module's

@@ -35,6 +35,9 @@ struct PreprocessResult {
 /// stored order; see CategoryEncoder::from_column).
 /// Throws InputError when a key names no obs column (listing those available), when a
 /// label or batch value is missing (naming the cell), and for the errors of the steps.
-PreprocessResult preprocess(const Dataset& data, const PreprocessOptions& options = {});
+/// `data` is taken by value and subset in place (subset_in_place): pass std::move(data) when
+/// the caller no longer needs it, and the counts exist once, not three times (1M cells x 2k
+/// genes: 1.7 GB instead of 5.2 GB at the peak of `cellvae fit`).
+PreprocessResult preprocess(Dataset data, const PreprocessOptions& options = {});
 
 }  // namespace cellvae
