@@ -111,8 +111,8 @@ void add_fit_flags(CLI::App* cmd, FitFlags& f) {
   cmd->add_option("--sparse-input", f.sparse_input,
                   "auto | dense | sparse: how the first layer reads a minibatch (same result)");
   cmd->add_flag("--plain-kernels", f.plain_kernels,
-                "plain LibTorch likelihood and optimizer instead of the fused kernels (slower, "
-                "same result to rounding; for checking)");
+                "plain LibTorch likelihood, count mean and optimizer instead of the fused "
+                "kernels (slower, same result to rounding; for checking)");
 }
 
 pipeline::FitOptions resolve_fit_options(const FitFlags& f) {
