@@ -11,8 +11,10 @@
 #include <vector>
 
 #include "cellvae/model/fused_batch_norm.hpp"
+#include "tensor_compare.hpp"
 
 namespace cm = cellvae::model;
+using cellvae::testing::expect_close_to_scale;
 
 namespace {
 
@@ -47,12 +49,6 @@ Result run(bool fused, const torch::Tensor& x0, const torch::Tensor& up, bool re
           bn->running_var.clone()};
 }
 
-void expect_close(const torch::Tensor& a, const torch::Tensor& b, double tol,
-                  const std::string& what) {
-  ASSERT_EQ(a.sizes(), b.sizes()) << what;
-  const double scale = std::max(1.0, b.abs().max().item<double>());
-  EXPECT_LE((a - b).abs().max().item<double>(), tol * scale) << what;
-}
 
 }  // namespace
 
@@ -74,12 +70,12 @@ TEST(FusedBatchNorm, EqualsTorchBatchNormAndRelu) {
         const torch::Tensor up = torch::randn({rows, cols}, opt);
         const Result f = run(true, x0, up, relu), t = run(false, x0, up, relu);
         const double tol = dtype == torch::kFloat ? 2e-5 : 1e-12;
-        expect_close(f.y, t.y, tol, what + " y");
-        expect_close(f.dx, t.dx, tol * 10, what + " dx");  // rows = 2 amplifies rounding
-        expect_close(f.dweight, t.dweight, tol * 10, what + " dweight");
-        expect_close(f.dbias, t.dbias, tol * 10, what + " dbias");
-        expect_close(f.running_mean, t.running_mean, tol, what + " running_mean");
-        expect_close(f.running_var, t.running_var, tol, what + " running_var");
+        expect_close_to_scale(f.y, t.y, tol, what + " y");
+        expect_close_to_scale(f.dx, t.dx, tol * 10, what + " dx");  // rows = 2 amplifies rounding
+        expect_close_to_scale(f.dweight, t.dweight, tol * 10, what + " dweight");
+        expect_close_to_scale(f.dbias, t.dbias, tol * 10, what + " dbias");
+        expect_close_to_scale(f.running_mean, t.running_mean, tol, what + " running_mean");
+        expect_close_to_scale(f.running_var, t.running_var, tol, what + " running_var");
       }
   at::set_num_threads(threads);
 }

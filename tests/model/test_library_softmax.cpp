@@ -12,8 +12,10 @@
 #include <vector>
 
 #include "cellvae/model/library_softmax.hpp"
+#include "tensor_compare.hpp"
 
 namespace cm = cellvae::model;
+using cellvae::testing::expect_close_to_scale;
 
 namespace {
 
@@ -31,12 +33,6 @@ Result run(bool fused, const torch::Tensor& logits0, const torch::Tensor& log_li
   return {mu.detach(), logits.grad(), log_library.grad()};
 }
 
-void expect_close(const torch::Tensor& a, const torch::Tensor& b, double tol,
-                  const std::string& what) {
-  ASSERT_EQ(a.sizes(), b.sizes()) << what;
-  const double scale = std::max(1.0, b.abs().max().item<double>());
-  EXPECT_LE((a - b).abs().max().item<double>(), tol * scale) << what;
-}
 
 }  // namespace
 
@@ -58,11 +54,11 @@ TEST(LibrarySoftmax, EqualsTorchSoftmaxTimesLibrary) {
       const torch::Tensor up = torch::randn({rows, cols});
       const Result f = run(true, logits, log_library, up);
       const Result t = run(false, logits, log_library, up);
-      expect_close(f.mu, t.mu, 2e-6, what + " mu");
+      expect_close_to_scale(f.mu, t.mu, 2e-6, what + " mu");
       // Every row sums to its library.
-      expect_close(f.mu.sum(1).log(), log_library.reshape({-1}), 1e-5, what + " row sums");
-      expect_close(f.d_logits, t.d_logits, 2e-5, what + " d logits");
-      expect_close(f.d_log_library, t.d_log_library, 2e-5, what + " d log_library");
+      expect_close_to_scale(f.mu.sum(1).log(), log_library.reshape({-1}), 1e-5, what + " row sums");
+      expect_close_to_scale(f.d_logits, t.d_logits, 2e-5, what + " d logits");
+      expect_close_to_scale(f.d_log_library, t.d_log_library, 2e-5, what + " d log_library");
       EXPECT_EQ(f.d_log_library.sizes(), log_library.sizes()) << what;
     }
   }
