@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "cellvae/allocator.hpp"
 #include "cellvae/data/cell_data.hpp"
 #include "cellvae/io.hpp"
 #include "cellvae/model/likelihood_fused.hpp"
@@ -94,6 +95,7 @@ Args parse(int argc, char** argv) {
 int main(int argc, char** argv) {
   const Args args = parse(argc, argv);
   using namespace cellvae;
+  keep_freed_memory_for_reuse();  // as the cellvae program does
   const ThreadSetup threads = configure_threads(args.threads);
 
   pipeline::FitOptions fit = pipeline::preset_options(pipeline::parse_preset(args.preset));

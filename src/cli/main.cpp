@@ -4,6 +4,7 @@
 
 #include <iostream>
 
+#include "cellvae/allocator.hpp"
 #include "cellvae/error.hpp"
 #include "cellvae/threads.hpp"
 #include "commands.hpp"
@@ -12,6 +13,7 @@ int main(int argc, char** argv) {
   // Before anything else: OpenMP's spin-waiting makes epochs 4x slower on a busy machine, and
   // libgomp reads its policy only at load time (see threads.hpp).
   cellvae::reexec_with_passive_openmp(argv);
+  cellvae::keep_freed_memory_for_reuse();  // minibatch tensors reused, not refaulted
   CLI::App app{
       "cellvae: variational autoencoders that learn single-cell count matrices and generate "
       "realistic new cells"};
