@@ -91,23 +91,12 @@ void backward_block(const float* CELLVAE_RESTRICT dy, const float* CELLVAE_RESTR
 }
 CELLVAE_VECTOR_MATH_END
 
-// Column blocks of at least 16 floats, one per intra-op thread; one block on the calling thread
-// for minibatches under 2^16 entries, where waking the other threads costs more than the work
-// (a 128 x 128 minibatch takes a few microseconds).
+// Column blocks of at least 16 floats, one per intra-op thread (small minibatches on the
+// calling thread: kernels::for_ranges).
 template <class Fn>
 void for_column_blocks(std::int64_t rows, std::int64_t cols, const Fn& fn) {
   constexpr std::int64_t kMinCols = 16;
-  constexpr std::int64_t kMinParallelEntries = std::int64_t{1} << 16;
-  const std::int64_t blocks =
-      rows * cols < kMinParallelEntries
-          ? 1
-          : std::max<std::int64_t>(1, std::min<std::int64_t>(at::get_num_threads(),
-                                                             cols / kMinCols));
-  if (blocks == 1) return fn(std::int64_t{0}, cols);
-  kernels::for_blocks(blocks, [&](std::int64_t b) {
-    const auto [c0, c1] = kernels::block_range(cols, blocks, b);
-    fn(c0, c1);
-  });
+  kernels::for_ranges(cols, rows * cols, cols / kMinCols, fn);
 }
 
 struct BatchNormReluFunction : public torch::autograd::Function<BatchNormReluFunction> {

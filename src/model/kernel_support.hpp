@@ -22,6 +22,7 @@
 #include <ATen/Parallel.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <utility>
@@ -165,6 +166,26 @@ void for_blocks(std::int64_t blocks, const Fn& fn) {
   at::parallel_for(0, blocks, 1, [&](std::int64_t begin, std::int64_t end) {
     torch::NoGradGuard no_grad;
     for (std::int64_t b = begin; b < end; ++b) fn(b);
+  });
+}
+
+/// Below this many entries a kernel runs on the calling thread: waking the passive OpenMP pool
+/// costs more than the work (a 128 x 128 minibatch takes a few microseconds).
+inline constexpr std::int64_t kMinParallelEntries = std::int64_t{1} << 16;
+
+/// fn(begin, end) over `n` items: once on the calling thread when the kernel touches fewer than
+/// kMinParallelEntries `entries`, else in min(threads, max_blocks) near-equal blocks on the
+/// intra-op threads (for_blocks).
+template <class Fn>
+void for_ranges(std::int64_t n, std::int64_t entries, std::int64_t max_blocks, const Fn& fn) {
+  const std::int64_t blocks =
+      entries < kMinParallelEntries
+          ? 1
+          : std::max<std::int64_t>(1, std::min<std::int64_t>(at::get_num_threads(), max_blocks));
+  if (blocks == 1) return fn(std::int64_t{0}, n);
+  for_blocks(blocks, [&](std::int64_t b) {
+    const auto [begin, end] = block_range(n, blocks, b);
+    fn(begin, end);
   });
 }
 

@@ -96,22 +96,6 @@ void backward_rows(const float* CELLVAE_RESTRICT mu, const float* CELLVAE_RESTRI
 CELLVAE_VECTOR_MATH_END
 #undef CELLVAE_LOAD_LANES
 
-// fn(r0, r1) over row blocks: on the calling thread for small minibatches (waking the OpenMP
-// pool costs more than the work), else one block per intra-op thread.
-template <class Fn>
-void for_row_blocks(std::int64_t rows, std::int64_t cols, const Fn& fn) {
-  constexpr std::int64_t kMinParallelEntries = std::int64_t{1} << 16;
-  const std::int64_t blocks =
-      rows * cols < kMinParallelEntries
-          ? 1
-          : std::max<std::int64_t>(1, std::min<std::int64_t>(at::get_num_threads(), rows));
-  if (blocks == 1) return fn(std::int64_t{0}, rows);
-  kernels::for_blocks(blocks, [&](std::int64_t b) {
-    const auto [r0, r1] = kernels::block_range(rows, blocks, b);
-    fn(r0, r1);
-  });
-}
-
 struct LibrarySoftmaxFunction : public torch::autograd::Function<LibrarySoftmaxFunction> {
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx,
                                const torch::Tensor& logits_in,
@@ -120,7 +104,7 @@ struct LibrarySoftmaxFunction : public torch::autograd::Function<LibrarySoftmaxF
     const torch::Tensor log_library = log_library_in.detach().contiguous();
     const std::int64_t rows = logits.size(0), cols = logits.size(1);
     torch::Tensor mu = torch::empty_like(logits);
-    for_row_blocks(rows, cols, [&](std::int64_t r0, std::int64_t r1) {
+    kernels::for_ranges(rows, rows * cols, rows, [&](std::int64_t r0, std::int64_t r1) {
       forward_rows(logits.data_ptr<float>(), log_library.data_ptr<float>(), mu.data_ptr<float>(),
                    cols, r0, r1);
     });
@@ -136,7 +120,7 @@ struct LibrarySoftmaxFunction : public torch::autograd::Function<LibrarySoftmaxF
     const std::int64_t rows = mu.size(0), cols = mu.size(1);
     torch::Tensor d_logits = torch::empty_like(mu);
     torch::Tensor d_log_library = torch::empty({rows}, mu.options());
-    for_row_blocks(rows, cols, [&](std::int64_t r0, std::int64_t r1) {
+    kernels::for_ranges(rows, rows * cols, rows, [&](std::int64_t r0, std::int64_t r1) {
       backward_rows(mu.data_ptr<float>(), grad.data_ptr<float>(), d_logits.data_ptr<float>(),
                     d_log_library.data_ptr<float>(), cols, r0, r1);
     });
