@@ -359,6 +359,12 @@ double sum_in_double(const float* v, std::int64_t n) {
   for (; g < n; ++g) sum += static_cast<double>(v[g]);
   return sum;
 }
+// Double entries: in order (the exact path).
+double sum_in_double(const double* v, std::int64_t n) {
+  double sum = 0.0;
+  for (std::int64_t g = 0; g < n; ++g) sum += v[g];
+  return sum;
+}
 
 CELLVAE_VECTOR_MATH_END
 
@@ -649,9 +655,7 @@ struct FusedBernoulliFunction : public torch::autograd::Function<FusedBernoulliF
         std::vector<scalar_t> value(static_cast<std::size_t>(genes));
         for (std::int64_t n = begin; n < end; ++n) {
           bernoulli_row(xp + n * genes, pp + n * genes, genes, value.data(), dp + n * genes);
-          double sum = 0.0;
-          for (const scalar_t v : value) sum += static_cast<double>(v);
-          o[n] = static_cast<scalar_t>(sum);
+          o[n] = static_cast<scalar_t>(sum_in_double(value.data(), genes));
         }
       });
     });
