@@ -68,12 +68,17 @@ done
 for p in "${pids[@]}"; do wait "$p"; done
 
 "$PY" - "$WORK/$NAME" "$here/bench/results/realism_${NAME}_$(date +%Y%m%d_%H%M%S).json" \
-  "$FIT_FLAGS" "$GEN_FLAGS" "$("$CELLVAE" --version 2>/dev/null || echo unknown)" <<'PYEOF'
+  "$FIT_FLAGS" "$GEN_FLAGS" "$("$CELLVAE" --version 2>/dev/null || echo unknown)" \
+  "$MODEL_SEEDS" "$GEN_SEEDS" <<'PYEOF'
 import glob, json, re, statistics as st, sys
 folder, out, fit_flags, gen_flags, version = sys.argv[1:6]
+# Only this run's seeds: the folder may hold scores of earlier runs with other seeds.
+model_seeds, gen_seeds = ({int(v) for v in a.split()} for a in sys.argv[6:8])
 runs = []
 for f in sorted(glob.glob(f"{folder}/fid_m*_g*_f*.json")):
     m, g, s = map(int, re.search(r"fid_m(\d+)_g(\d+)_f(\d+)", f).groups())
+    if m not in model_seeds or g not in gen_seeds:
+        continue
     runs.append({"model_seed": m, "generation_seed": g, "fidelity_seed": s, **json.load(open(f))})
 keys = ["rf_auc", "knn_auc", "label_acc", "mean_spearman", "var_spearman", "zero_spearman",
         "nn_ratio", "libsize_ks"]
