@@ -38,6 +38,13 @@ if [ ! -f "$DATA" ]; then
   exit 0
 fi
 mkdir -p "$WORK/$NAME" "$here/bench/results"
+# Kept models are reused: refuse other fit flags under the same NAME rather than mix settings.
+if [ -f "$WORK/$NAME/fit_flags" ] && [ "$(cat "$WORK/$NAME/fit_flags")" != "$FIT_FLAGS" ]; then
+  echo "realism_kang: $WORK/$NAME holds models fitted with '$(cat "$WORK/$NAME/fit_flags")';" \
+    "use another NAME for '$FIT_FLAGS'" >&2
+  exit 2
+fi
+printf '%s' "$FIT_FLAGS" > "$WORK/$NAME/fit_flags"
 [ -f "$WORK/test.h5ad" ] || "$PY" "$BENCH/baselines.py" split "$DATA" "$WORK" --label-key cell_type
 
 one_model() {  # one_model SEED: fit (unless kept), then generate and score every generation seed
