@@ -1,11 +1,16 @@
-// `cellvae generate MODEL_DIR -n N -o OUT`: new cells from a trained model, as counts, written
-// in chunks so that any number of cells fits in memory.
+// `cellvae generate MODEL_DIR... -n N -o OUT`: new cells from a trained model (or an ensemble of
+// models, each drawing an even share), as counts, written in chunks so that any number of cells
+// fits in memory.
+#include <algorithm>
 #include <chrono>
 #include <iostream>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "cellvae/error.hpp"
 #include "cellvae/generate/cell_generator.hpp"
+#include "cellvae/generate/ensemble.hpp"
 #include "cellvae/pipeline/model_dir.hpp"
 #include "cellvae/pipeline/write_generated.hpp"
 #include "cellvae/threads.hpp"
@@ -18,7 +23,8 @@ namespace cellvae::cli {
 
 void add_generate_command(CLI::App& app) {
   struct Args {
-    std::string model, out, from, with_real, in_format;
+    std::vector<std::string> models;
+    std::string out, from, with_real, in_format;
     ReadOptions read;
     GenerateFlags gen;
     std::optional<int> threads;
@@ -27,7 +33,9 @@ void add_generate_command(CLI::App& app) {
   auto args = std::make_shared<Args>();
   CLI::App* cmd = app.add_subcommand(
       "generate", "Draw new cells from a trained model (counts; conditioned on label or batch)");
-  cmd->add_option("MODEL_DIR", args->model, "model directory written by 'cellvae fit'")
+  cmd->add_option("MODEL_DIR", args->models,
+                  "model directory written by 'cellvae fit'; several (fitted to the same data "
+                  "with different --seed): an ensemble, each drawing an even share of the cells")
       ->required();
   cmd->add_option("-o,--output", args->out,
                   "output: .h5ad, .csv/.tsv or a 10x matrix folder (no extension)")
@@ -44,8 +52,23 @@ void add_generate_command(CLI::App& app) {
   cmd->callback([args] {
     const auto started = std::chrono::steady_clock::now();
     if (args->threads) configure_threads(*args->threads);
-    const pipeline::TrainedModel model = pipeline::load_model_dir(args->model);
+    const std::size_t k = args->models.size();
+    // Reserved: the generators keep references to the models.
+    std::vector<pipeline::TrainedModel> models;
+    models.reserve(k);
+    std::vector<const pipeline::TrainedModel*> model_ptrs;
+    for (const std::string& dir : args->models) {
+      models.push_back(pipeline::load_model_dir(dir));
+      model_ptrs.push_back(&models.back());
+    }
+    generate::check_ensemble(model_ptrs, args->models);
+    const pipeline::TrainedModel& model = models.front();
     generate::GenerateOptions options = resolve_generate_options(args->gen);
+    if (k > 1 && (!args->from.empty() || options.sampler == generate::SamplerKind::posterior))
+      throw InputError(
+          "--sampler posterior draws around given cells with one model; "
+          "give a single MODEL_DIR (got " +
+          std::to_string(k) + ")");
 
     std::unique_ptr<data::CellData> from;
     if (!args->from.empty()) {
@@ -60,22 +83,40 @@ void add_generate_command(CLI::App& app) {
       print_warnings(*real);
     }
 
-    generate::CellGenerator generator(model, options, from.get());
+    // Each member's share and seed; members without cells are left out.
+    std::vector<std::unique_ptr<generate::CellGenerator>> owned;
+    std::vector<generate::CellGenerator*> generators;
     pipeline::GeneratedOutputOptions out;
+    const std::vector<generate::GenerateOptions> shares =
+        generate::ensemble_member_options(options, k);
+    std::string model_paths;
+    for (std::size_t m = 0; m < k; ++m) {
+      const std::string path = std::filesystem::absolute(args->models[m]).string();
+      model_paths += (m ? ";" : "") + path;
+      if (shares[m].n_cells == 0) continue;
+      owned.push_back(std::make_unique<generate::CellGenerator>(models[m], shares[m], from.get()));
+      generators.push_back(owned.back().get());
+      // Names are categories: a directory given twice is told apart by its position.
+      std::string name = args->models[m];
+      if (std::find(out.member_names.begin(), out.member_names.end(), name) !=
+          out.member_names.end())
+        name += " (" + std::to_string(m + 1) + ")";
+      out.member_names.push_back(name);
+    }
     out.writer.force = args->force;
     out.real = real.get();
-    out.uns["cellvae_model"] = std::filesystem::absolute(args->model).string();
+    out.uns["cellvae_model"] = model_paths;
     const bool show = !args->quiet && TrainingProgress::stderr_is_terminal();
     if (show)
       out.on_progress = [](std::int64_t done, std::int64_t total) {
         std::cerr << "\rgenerate: " << done << " / " << total << " cells" << std::flush;
       };
-    const std::int64_t n = pipeline::write_generated(generator, model, args->out, out);
+    const std::int64_t n = pipeline::write_generated(generators, model, args->out, out);
     if (show) std::cerr << '\n';
     if (!args->quiet) {
       const double seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-      print_generation_summary(generator, model, n, seconds, args->out);
+      print_generation_summary(generators, out.member_names, n, seconds, args->out);
     }
   });
 }

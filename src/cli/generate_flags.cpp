@@ -75,20 +75,30 @@ generate::GenerateOptions resolve_generate_options(const GenerateFlags& f) {
   return o;
 }
 
-void print_generation_summary(const generate::CellGenerator& generator,
-                              const pipeline::TrainedModel& model, std::int64_t n_cells,
+void print_generation_summary(const std::vector<generate::CellGenerator*>& generators,
+                              const std::vector<std::string>& names, std::int64_t n_cells,
                               double seconds, const std::string& output) {
-  (void)model;
-  const nlohmann::json& p = generator.provenance();
-  std::cerr << "generate: " << n_cells << " cells, sampler " << p.at("sampler").get<std::string>()
-            << ", " << p.at("values").get<std::string>() << '\n';
-  if (p.contains("mixtures"))
-    for (const auto& m : p.at("mixtures"))
-      std::cerr << "  latent mixture for " << m.at("label").get<std::string>() << ": "
-                << m.at("components").get<long long>() << " x "
-                << m.at("covariance").get<std::string>() << " (BIC "
-                << m.at("bic").get<double>() << ", " << m.at("fitted_cells").get<long long>()
-                << " cells)\n";
+  const bool ensemble = generators.size() > 1;
+  const nlohmann::json& first = generators.front()->provenance();
+  std::cerr << "generate: " << n_cells << " cells";
+  if (ensemble) std::cerr << " from an ensemble of " << generators.size() << " models";
+  std::cerr << ", sampler " << first.at("sampler").get<std::string>() << ", "
+            << first.at("values").get<std::string>() << '\n';
+  for (std::size_t m = 0; m < generators.size(); ++m) {
+    const nlohmann::json& p = generators[m]->provenance();
+    std::string indent = "  ";
+    if (ensemble) {
+      std::cerr << "  " << names.at(m) << ": " << generators[m]->n_cells() << " cells\n";
+      indent = "    ";
+    }
+    if (p.contains("mixtures"))
+      for (const auto& mix : p.at("mixtures"))
+        std::cerr << indent << "latent mixture for " << mix.at("label").get<std::string>() << ": "
+                  << mix.at("components").get<long long>() << " x "
+                  << mix.at("covariance").get<std::string>() << " (BIC "
+                  << mix.at("bic").get<double>() << ", " << mix.at("fitted_cells").get<long long>()
+                  << " cells)\n";
+  }
   std::cerr << "generate: done in " << format_duration(seconds) << " ("
             << static_cast<long long>(seconds > 0 ? n_cells / seconds : 0) << " cells/s) -> "
             << output << '\n';

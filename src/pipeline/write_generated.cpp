@@ -2,6 +2,7 @@
 
 #include <fstream>
 #include <limits>
+#include <stdexcept>
 #include <vector>
 
 #include "cellvae/atomic_output.hpp"
@@ -42,7 +43,7 @@ void write_obs_csv(const DataFrame& obs, const std::filesystem::path& path) {
 
 // Accumulates the per-cell annotations (small next to the matrix) until finish().
 struct ObsColumns {
-  std::vector<std::int32_t> labels, batches, origin;
+  std::vector<std::int32_t> labels, batches, origin, member;
   std::vector<double> library;
 };
 
@@ -64,6 +65,16 @@ std::filesystem::path obs_sidecar_path(const std::filesystem::path& output) {
 std::int64_t write_generated(generate::CellGenerator& generator, const TrainedModel& model,
                              const std::filesystem::path& path,
                              const GeneratedOutputOptions& options) {
+  return write_generated(std::vector<generate::CellGenerator*>{&generator}, model, path, options);
+}
+
+std::int64_t write_generated(const std::vector<generate::CellGenerator*>& generators,
+                             const TrainedModel& model, const std::filesystem::path& path,
+                             const GeneratedOutputOptions& options) {
+  if (generators.empty()) throw std::invalid_argument("write_generated: no generator");
+  const bool ensemble = generators.size() > 1;
+  if (ensemble && options.member_names.size() != generators.size())
+    throw std::invalid_argument("write_generated: one member name per generator");
   const PreprocessState& pre = model.preprocess;
   DataFrame var;
   var.index = pre.genes;
@@ -82,28 +93,34 @@ std::int64_t write_generated(generate::CellGenerator& generator, const TrainedMo
     obs.batches = real.batch_codes.empty() ? std::vector<std::int32_t>(n, -1) : real.batch_codes;
     obs.origin.assign(n, 0);
     obs.library = row_sums(real.data.X);
+    obs.member.assign(n, -1);
     real_names = real.data.obs.index;
   }
 
   std::int64_t written = 0;
-  const std::int64_t total = generator.n_cells();
-  while (generator.remaining() > 0) {
-    generate::GeneratedChunk chunk = generator.next(options.chunk_cells);
-    const std::int64_t n = chunk.values.n_rows;
-    std::vector<std::string> names;
-    names.reserve(static_cast<std::size_t>(n));
-    for (std::int64_t i = 0; i < n; ++i)
-      names.push_back(options.cell_prefix + std::to_string(written + i + 1));
-    writer.append(chunk.values, names);
-    for (std::int64_t i = 0; i < n; ++i) {
-      const auto k = static_cast<std::size_t>(i);
-      obs.labels.push_back(chunk.labels.empty() ? -1 : chunk.labels[k]);
-      obs.batches.push_back(chunk.batches.empty() ? -1 : chunk.batches[k]);
-      obs.origin.push_back(1);
-      obs.library.push_back(chunk.library[k]);
+  std::int64_t total = 0;
+  for (const generate::CellGenerator* g : generators) total += g->n_cells();
+  for (std::size_t m = 0; m < generators.size(); ++m) {
+    generate::CellGenerator& generator = *generators[m];
+    while (generator.remaining() > 0) {
+      generate::GeneratedChunk chunk = generator.next(options.chunk_cells);
+      const std::int64_t n = chunk.values.n_rows;
+      std::vector<std::string> names;
+      names.reserve(static_cast<std::size_t>(n));
+      for (std::int64_t i = 0; i < n; ++i)
+        names.push_back(options.cell_prefix + std::to_string(written + i + 1));
+      writer.append(chunk.values, names);
+      for (std::int64_t i = 0; i < n; ++i) {
+        const auto k = static_cast<std::size_t>(i);
+        obs.labels.push_back(chunk.labels.empty() ? -1 : chunk.labels[k]);
+        obs.batches.push_back(chunk.batches.empty() ? -1 : chunk.batches[k]);
+        obs.origin.push_back(1);
+        obs.library.push_back(chunk.library[k]);
+        obs.member.push_back(static_cast<std::int32_t>(m));
+      }
+      written += n;
+      if (options.on_progress) options.on_progress(written, total);
     }
-    written += n;
-    if (options.on_progress) options.on_progress(written, total);
   }
 
   DataFrame frame;
@@ -115,11 +132,22 @@ std::int64_t write_generated(generate::CellGenerator& generator, const TrainedMo
         Column::make_categorical(pre.batches->key, pre.batches->encoder.categories, obs.batches));
   frame.columns.push_back(Column::make_categorical("origin", {"real", "generated"}, obs.origin));
   frame.columns.push_back(Column::make_number("library_size", obs.library));
+  if (ensemble)
+    frame.columns.push_back(
+        Column::make_categorical("ensemble_member", options.member_names, obs.member));
 
+  const generate::CellGenerator& first = *generators.front();
   std::map<std::string, UnsValue> uns = options.uns;
-  uns["cellvae_generate"] = generator.provenance().dump();
-  uns["cellvae_sampler"] = std::string(generate::to_string(generator.sampler()));
-  uns["cellvae_seed"] = static_cast<std::int64_t>(generator.provenance().at("seed").get<std::uint64_t>());
+  if (ensemble) {
+    nlohmann::json members = nlohmann::json::array();
+    for (const generate::CellGenerator* g : generators) members.push_back(g->provenance());
+    uns["cellvae_generate"] = nlohmann::json{{"members", members}}.dump();
+  } else {
+    uns["cellvae_generate"] = first.provenance().dump();
+  }
+  uns["cellvae_sampler"] = std::string(generate::to_string(first.sampler()));
+  uns["cellvae_seed"] =
+      static_cast<std::int64_t>(first.provenance().at("seed").get<std::uint64_t>());
 
   if (writer.format() == FileFormat::h5ad) {
     writer.finish(frame, {}, uns);

@@ -47,7 +47,8 @@ TEST(CliGenerate, WritesAnnotatedCountsWithTheModelsGenes) {
   const Fixture& f = fixture();
   cvt::ScratchDir dir;
   const auto out = dir / "gen.h5ad";
-  auto r = cvt::run_cellvae("generate " + quoted(f.model) + " -n 150 -o " + quoted(out) + " --seed 4");
+  auto r =
+      cvt::run_cellvae("generate " + quoted(f.model) + " -n 150 -o " + quoted(out) + " --seed 4");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_TRUE(contains(r.output, "latent mixture for group1")) << r.output;
   const cellvae::Dataset gen = cellvae::read_dataset(out);
@@ -73,10 +74,12 @@ TEST(CliGenerate, SameSeedSameFileContent) {
   const Fixture& f = fixture();
   cvt::ScratchDir dir;
   for (const char* name : {"a.h5ad", "b.h5ad"})
-    ASSERT_EQ(cvt::run_cellvae("generate " + quoted(f.model) + " -n 80 -q --seed 2 -o " + quoted(dir / name))
+    ASSERT_EQ(cvt::run_cellvae("generate " + quoted(f.model) + " -n 80 -q --seed 2 -o " +
+                               quoted(dir / name))
                   .exit_code,
               0);
-  ASSERT_EQ(cvt::run_cellvae("generate " + quoted(f.model) + " -n 80 -q --seed 3 -o " + quoted(dir / "c.h5ad"))
+  ASSERT_EQ(cvt::run_cellvae("generate " + quoted(f.model) + " -n 80 -q --seed 3 -o " +
+                             quoted(dir / "c.h5ad"))
                 .exit_code,
             0);
   const auto a = cellvae::read_dataset(dir / "a.h5ad"), b = cellvae::read_dataset(dir / "b.h5ad"),
@@ -108,8 +111,8 @@ TEST(CliGenerate, WithRealCellsFirstAndCsvWithAnObsTable) {
   const Fixture& f = fixture();
   cvt::ScratchDir dir;
   const auto out = dir / "both.csv";
-  auto r = cvt::run_cellvae("generate " + quoted(f.model) + " -n 20 -q --with-real " + quoted(f.data) +
-                            " -o " + quoted(out));
+  auto r = cvt::run_cellvae("generate " + quoted(f.model) + " -n 20 -q --with-real " +
+                            quoted(f.data) + " -o " + quoted(out));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const cellvae::Dataset both = cellvae::read_dataset(out);
   EXPECT_EQ(both.n_cells(), 420);
@@ -163,6 +166,66 @@ TEST(CliGenerate, ErrorsNameTheFlagAndKeepExistingOutputs) {
   EXPECT_EQ(cvt::read_text(dir / "g.h5ad"), before);
   EXPECT_EQ(cvt::run_cellvae(base + "-n 6 -q --force").exit_code, 0);
   EXPECT_EQ(cellvae::read_dataset(dir / "g.h5ad").n_cells(), 6);
+}
+
+TEST(CliGenerate, EnsembleSharesTheCellsAndRefusesOtherGenes) {
+  const Fixture& f = fixture();
+  cvt::ScratchDir dir;
+  const auto second = dir / "model_seed5";
+  auto r =
+      cvt::run_cellvae("fit " + quoted(f.data) + " -o " + quoted(second) +
+                       " --label-key group --batch-key batch --epochs 8 --threads 1 -q --seed 5");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const std::string models = quoted(f.model) + " " + quoted(second);
+  const std::string labels = " --labels 'group1=40,group2=21,group3=0' --seed 3";
+  r = cvt::run_cellvae("generate " + models + labels + " -o " + quoted(dir / "e.h5ad"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "ensemble of 2 models")) << r.output;
+  const cellvae::Dataset e = cellvae::read_dataset(dir / "e.h5ad");
+  ASSERT_EQ(e.n_cells(), 61);
+  EXPECT_TRUE(cellvae::is_integer_valued(e.X));
+  // --labels is honoured over the whole ensemble; each model draws about half of every label.
+  EXPECT_EQ(category_counts(e, "group"),
+            (std::map<std::string, int>{{"group1", 40}, {"group2", 21}}));
+  const cellvae::Column& member = e.obs.at("ensemble_member");
+  ASSERT_EQ(member.categories.size(), 2u);
+  std::map<std::pair<std::string, std::string>, int> per;
+  for (std::size_t i = 0; i < member.size(); ++i)
+    ++per[{member.text(i), e.obs.at("group").text(i)}];
+  const std::string m0 = member.categories[0], m1 = member.categories[1];
+  const auto n_of = [&](const std::string& m, const std::string& g) { return per[{m, g}]; };
+  EXPECT_EQ(n_of(m0, "group1"), 20);
+  EXPECT_EQ(n_of(m1, "group1"), 20);
+  EXPECT_EQ(n_of(m0, "group2") + n_of(m1, "group2"), 21);
+  EXPECT_TRUE(contains(std::get<std::string>(e.uns.at("cellvae_generate")), "members"));
+  // The first model's share is what it draws alone with the same seed (member k: seed + k).
+  r = cvt::run_cellvae("generate " + quoted(f.model) +
+                       " --labels 'group1=20,group2=11,group3=0'"
+                       " --seed 3 -q -o " +
+                       quoted(dir / "alone.h5ad"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const cellvae::Dataset alone = cellvae::read_dataset(dir / "alone.h5ad");
+  ASSERT_EQ(alone.n_cells(), 31);
+  const std::vector<float> first = cellvae::to_dense(e.X);
+  EXPECT_EQ(cellvae::to_dense(alone.X),
+            std::vector<float>(first.begin(), first.begin() + 31 * e.n_genes()));
+
+  // A model of other genes cannot join: exit 2 naming it, nothing written.
+  const auto other = dir / "model_30genes";
+  r = cvt::run_cellvae(
+      "fit " + quoted(f.data) + " -o " + quoted(other) +
+      " --label-key group --batch-key batch --n-top-genes 30 --epochs 2 --threads 1 -q");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = cvt::run_cellvae("generate " + models + " " + quoted(other) + " -o " +
+                       quoted(dir / "x.h5ad"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(contains(r.output, "model_30genes")) << r.output;
+  EXPECT_TRUE(contains(r.output, "genes differ")) << r.output;
+  EXPECT_FALSE(fs::exists(dir / "x.h5ad"));
+  r = cvt::run_cellvae("generate " + models + " --sampler posterior --from " + quoted(f.data) +
+                       " -o " + quoted(dir / "x.h5ad"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(contains(r.output, "single MODEL_DIR")) << r.output;
 }
 
 TEST(CliAugment, FitsGeneratesAndKeepsTheRunFolder) {

@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "cellvae/dataset.hpp"
 #include "cellvae/dataset_writer.hpp"
@@ -29,6 +30,9 @@ struct GeneratedOutputOptions {
   std::map<std::string, UnsValue> uns;
   /// Called after each written chunk with the generated cells done and the total.
   std::function<void(std::int64_t done, std::int64_t total)> on_progress;
+  /// Ensembles (several generators): one name per generator (e.g. its model directory), written
+  /// as the categorical obs column "ensemble_member"; ignored for a single generator.
+  std::vector<std::string> member_names;
 };
 
 /// Writes every cell of `generator` to `path` (format from the path, see DatasetWriter).
@@ -42,6 +46,15 @@ struct GeneratedOutputOptions {
 /// apply_preprocess_state (real cells lacking model genes).
 std::int64_t write_generated(generate::CellGenerator& generator, const TrainedModel& model,
                              const std::filesystem::path& path,
+                             const GeneratedOutputOptions& options = {});
+
+/// The same for an ensemble (generate/ensemble.hpp): every cell of each generator in turn,
+/// all decoded by models that check_ensemble accepted (`model`: any of them, for genes and
+/// categories). With two or more, obs also has "ensemble_member" (options.member_names, one
+/// per generator) and uns "cellvae_generate" is {"members": [each generator's provenance]};
+/// "cellvae_sampler" and "cellvae_seed" are the first generator's.
+std::int64_t write_generated(const std::vector<generate::CellGenerator*>& generators,
+                             const TrainedModel& model, const std::filesystem::path& path,
                              const GeneratedOutputOptions& options = {});
 
 /// The sidecar obs table path for formats that cannot hold obs: "out/gen.csv" ->
