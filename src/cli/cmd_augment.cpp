@@ -6,6 +6,7 @@
 #include <iostream>
 #include <memory>
 #include <thread>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -13,6 +14,7 @@
 #include "cellvae/atomic_output.hpp"
 #include "cellvae/error.hpp"
 #include "cellvae/generate/cell_generator.hpp"
+#include "cellvae/generate/ensemble.hpp"
 #include "cellvae/pipeline/fit.hpp"
 #include "cellvae/pipeline/model_dir.hpp"
 #include "cellvae/pipeline/write_generated.hpp"
@@ -74,6 +76,7 @@ void add_augment_command(CLI::App& app) {
     FitFlags fit;
     GenerateFlags gen;
     double test_fraction = 0.1;
+    int ensemble = 1;
     bool force = false, quiet = false, no_evaluate = false, no_report = false;
   };
   auto args = std::make_shared<Args>();
@@ -96,6 +99,10 @@ void add_augment_command(CLI::App& app) {
   cmd->add_option("--test-fraction", args->test_fraction,
                   "cells held out of training to score the generated ones (0 = none)")
       ->capture_default_str();
+  cmd->add_option("--ensemble", args->ensemble,
+                  "fit K models (seeds --seed .. --seed + K - 1) and generate from all of them, "
+                  "each drawing 1/K of the cells: closer to real cells, K times the fitting time")
+      ->capture_default_str();
   cmd->add_flag("--no-evaluate", args->no_evaluate, "skip the fidelity metrics");
   cmd->add_flag("--no-report", args->no_report,
                 "skip the HTML report (RUN_DIR/report.html; 'cellvae report' writes it later)");
@@ -112,6 +119,8 @@ void add_augment_command(CLI::App& app) {
     if (!(args->test_fraction >= 0 && args->test_fraction < 1))
       throw InputError("--test-fraction must be in [0, 1) (got " +
                        std::to_string(args->test_fraction) + ")");
+    if (args->ensemble < 1)
+      throw InputError("--ensemble must be >= 1 (got " + std::to_string(args->ensemble) + ")");
     const std::filesystem::path run_dir =
         args->run_dir.empty() ? default_run_dir(args->out) : std::filesystem::path(args->run_dir);
     for (const auto& p : {std::filesystem::path(args->out), run_dir})
@@ -120,28 +129,46 @@ void add_augment_command(CLI::App& app) {
 
     const Dataset data = read_input(args->in, args->read, args->in_format);
     print_warnings(data);
-    const SplitResult split = hold_out(data, fit_options, args->test_fraction,
-                                       fit_options.train.seed);
+    const SplitResult split =
+        hold_out(data, fit_options, args->test_fraction, fit_options.train.seed);
     const Dataset train = subset(data, split.train, iota_indices(data.n_genes()));
     const Dataset test = subset(data, split.validation, iota_indices(data.n_genes()));
     if (!args->quiet)
       std::cerr << "augment: " << train.n_cells() << " cells to fit, " << test.n_cells()
                 << " held out for testing\n";
 
-    TrainingProgress progress(args->quiet, TrainingProgress::stderr_is_terminal());
-    pipeline::FitResult fitted = pipeline::fit(train, nullptr, fit_options, progress.callbacks());
-    for (const auto& w : fitted.warnings) std::cerr << "cellvae: warning: " << w << '\n';
+    // The models: run_dir/model, then model_2 .. model_K for an ensemble, seeds counting up.
+    std::vector<pipeline::TrainedModel> models;
+    models.reserve(static_cast<std::size_t>(args->ensemble));
+    std::vector<const pipeline::TrainedModel*> model_ptrs;
+    std::vector<std::string> model_names;
     std::filesystem::create_directories(run_dir);
-    pipeline::save_model_dir(fitted.model, run_dir / "model", args->force);
+    for (int m = 0; m < args->ensemble; ++m) {
+      pipeline::FitOptions member = fit_options;
+      member.train.seed += static_cast<std::uint64_t>(m);
+      member.model.seed += static_cast<std::uint64_t>(m);
+      if (!args->quiet && args->ensemble > 1)
+        std::cerr << "augment: model " << m + 1 << " of " << args->ensemble << " (seed "
+                  << member.train.seed << ")\n";
+      TrainingProgress progress(args->quiet, TrainingProgress::stderr_is_terminal());
+      pipeline::FitResult fitted = pipeline::fit(train, nullptr, member, progress.callbacks());
+      for (const auto& w : fitted.warnings) std::cerr << "cellvae: warning: " << w << '\n';
+      model_names.push_back(m == 0 ? "model" : "model_" + std::to_string(m + 1));
+      pipeline::save_model_dir(fitted.model, run_dir / model_names.back(), args->force);
+      models.push_back(std::move(fitted.model));
+      model_ptrs.push_back(&models.back());
+    }
 
     // Real + generated: every real cell of DATA (test cells included: they are the user's data),
     // then the new ones.
-    generate::CellGenerator generator(fitted.model, gen_options);
+    generate::Ensemble ensemble = generate::make_ensemble(model_ptrs, model_names, gen_options);
     pipeline::GeneratedOutputOptions out;
     out.writer.force = args->force;
     out.real = &data;
+    out.member_names = ensemble.names;
     out.uns["cellvae_model"] = std::filesystem::absolute(run_dir / "model").string();
-    const std::int64_t n = pipeline::write_generated(generator, fitted.model, args->out, out);
+    const std::int64_t n =
+        pipeline::write_generated(ensemble.generators, models.front(), args->out, out);
 
     std::string test_names;
     for (const auto& name : test.obs.index) test_names += name + '\n';
@@ -154,7 +181,15 @@ void add_augment_command(CLI::App& app) {
                            {"n_test", test.n_cells()},
                            {"n_generated", n},
                            {"test_fraction", args->test_fraction},
-                           {"generate", generator.provenance()}};
+                           {"models", model_names}};
+    if (ensemble.generators.size() == 1) {
+      summary["generate"] = ensemble.generators.front()->provenance();
+    } else {
+      nlohmann::json members = nlohmann::json::array();
+      for (const generate::CellGenerator* g : ensemble.generators)
+        members.push_back(g->provenance());
+      summary["generate"] = nlohmann::json{{"members", members}};
+    }
     if (!args->no_evaluate && test.n_cells() >= 10) {
       // Score generated cells against the held-out ones; the training cells are the
       // real-vs-real control and the memorisation reference.

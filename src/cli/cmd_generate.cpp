@@ -1,7 +1,6 @@
 // `cellvae generate MODEL_DIR... -n N -o OUT`: new cells from a trained model (or an ensemble of
 // models, each drawing an even share), as counts, written in chunks so that any number of cells
 // fits in memory.
-#include <algorithm>
 #include <chrono>
 #include <iostream>
 #include <memory>
@@ -61,14 +60,8 @@ void add_generate_command(CLI::App& app) {
       models.push_back(pipeline::load_model_dir(dir));
       model_ptrs.push_back(&models.back());
     }
-    generate::check_ensemble(model_ptrs, args->models);
     const pipeline::TrainedModel& model = models.front();
     generate::GenerateOptions options = resolve_generate_options(args->gen);
-    if (k > 1 && (!args->from.empty() || options.sampler == generate::SamplerKind::posterior))
-      throw InputError(
-          "--sampler posterior draws around given cells with one model; "
-          "give a single MODEL_DIR (got " +
-          std::to_string(k) + ")");
 
     std::unique_ptr<data::CellData> from;
     if (!args->from.empty()) {
@@ -83,26 +76,13 @@ void add_generate_command(CLI::App& app) {
       print_warnings(*real);
     }
 
-    // Each member's share and seed; members without cells are left out.
-    std::vector<std::unique_ptr<generate::CellGenerator>> owned;
-    std::vector<generate::CellGenerator*> generators;
+    generate::Ensemble ensemble =
+        generate::make_ensemble(model_ptrs, args->models, options, from.get());
     pipeline::GeneratedOutputOptions out;
-    const std::vector<generate::GenerateOptions> shares =
-        generate::ensemble_member_options(options, k);
-    std::string model_paths;
-    for (std::size_t m = 0; m < k; ++m) {
-      const std::string path = std::filesystem::absolute(args->models[m]).string();
-      model_paths += (m ? ";" : "") + path;
-      if (shares[m].n_cells == 0) continue;
-      owned.push_back(std::make_unique<generate::CellGenerator>(models[m], shares[m], from.get()));
-      generators.push_back(owned.back().get());
-      // Names are categories: a directory given twice is told apart by its position.
-      std::string name = args->models[m];
-      if (std::find(out.member_names.begin(), out.member_names.end(), name) !=
-          out.member_names.end())
-        name += " (" + std::to_string(m + 1) + ")";
-      out.member_names.push_back(name);
-    }
+    out.member_names = ensemble.names;
+    std::string model_paths;  // every model, ';'-separated
+    for (const std::string& dir : args->models)
+      model_paths += (model_paths.empty() ? "" : ";") + std::filesystem::absolute(dir).string();
     out.writer.force = args->force;
     out.real = real.get();
     out.uns["cellvae_model"] = model_paths;
@@ -111,12 +91,12 @@ void add_generate_command(CLI::App& app) {
       out.on_progress = [](std::int64_t done, std::int64_t total) {
         std::cerr << "\rgenerate: " << done << " / " << total << " cells" << std::flush;
       };
-    const std::int64_t n = pipeline::write_generated(generators, model, args->out, out);
+    const std::int64_t n = pipeline::write_generated(ensemble.generators, model, args->out, out);
     if (show) std::cerr << '\n';
     if (!args->quiet) {
       const double seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-      print_generation_summary(generators, out.member_names, n, seconds, args->out);
+      print_generation_summary(ensemble.generators, ensemble.names, n, seconds, args->out);
     }
   });
 }

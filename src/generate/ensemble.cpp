@@ -1,5 +1,6 @@
 #include "cellvae/generate/ensemble.hpp"
 
+#include <algorithm>
 #include <optional>
 #include <stdexcept>
 
@@ -81,6 +82,31 @@ void check_ensemble(const std::vector<const pipeline::TrainedModel*>& models,
       throw InputError(where + "likelihood " + std::string(model::to_string(l)) + " against " +
                        std::string(model::to_string(l0)));
   }
+}
+
+Ensemble make_ensemble(const std::vector<const pipeline::TrainedModel*>& models,
+                       const std::vector<std::string>& names, const GenerateOptions& options,
+                       const data::CellData* from) {
+  check_ensemble(models, names);
+  if (models.empty()) throw std::invalid_argument("make_ensemble: no model");
+  if (models.size() > 1 && (from != nullptr || options.sampler == SamplerKind::posterior))
+    throw InputError(
+        "--sampler posterior draws around given cells with one model; give a single model "
+        "(got " +
+        std::to_string(models.size()) + ")");
+  Ensemble e;
+  const std::vector<GenerateOptions> shares = ensemble_member_options(options, models.size());
+  for (std::size_t m = 0; m < models.size(); ++m) {
+    if (shares[m].n_cells == 0) continue;
+    e.owned.push_back(std::make_unique<CellGenerator>(*models[m], shares[m], from));
+    e.generators.push_back(e.owned.back().get());
+    // Names are categories of the output: a model given twice is told apart by its position.
+    std::string name = names[m];
+    if (std::find(e.names.begin(), e.names.end(), name) != e.names.end())
+      name += " (" + std::to_string(m + 1) + ")";
+    e.names.push_back(name);
+  }
+  return e;
 }
 
 }  // namespace cellvae::generate

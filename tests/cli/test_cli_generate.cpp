@@ -225,7 +225,7 @@ TEST(CliGenerate, EnsembleSharesTheCellsAndRefusesOtherGenes) {
   r = cvt::run_cellvae("generate " + models + " --sampler posterior --from " + quoted(f.data) +
                        " -o " + quoted(dir / "x.h5ad"));
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_TRUE(contains(r.output, "single MODEL_DIR")) << r.output;
+  EXPECT_TRUE(contains(r.output, "single model")) << r.output;
 }
 
 TEST(CliAugment, FitsGeneratesAndKeepsTheRunFolder) {
@@ -255,6 +255,35 @@ TEST(CliAugment, FitsGeneratesAndKeepsTheRunFolder) {
   r = cvt::run_cellvae("augment " + quoted(f.data) + " -n 10 -o " + quoted(out) + " --epochs 1 -q");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(cellvae::read_dataset(out).n_cells(), 520);
+}
+
+TEST(CliAugment, EnsembleFitsKModelsWithSuccessiveSeedsAndDrawsFromAll) {
+  const Fixture& f = fixture();
+  cvt::ScratchDir dir;
+  const auto out = dir / "aug.h5ad";
+  auto r = cvt::run_cellvae("augment " + quoted(f.data) + " -n 50 -o " + quoted(out) +
+                            " --label-key group --batch-key batch --epochs 4 --threads 1 -q"
+                            " --seed 11 --ensemble 2 --no-report");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto run = dir / "aug_run";
+  const std::string first = cvt::read_text(run / "model" / "model.json");
+  const std::string second = cvt::read_text(run / "model_2" / "model.json");
+  EXPECT_TRUE(contains(first, "\"seed\": 11")) << first.substr(0, 600);
+  EXPECT_TRUE(contains(second, "\"seed\": 12")) << second.substr(0, 600);
+  EXPECT_NE(cvt::read_text(run / "model" / "weights.pt"),
+            cvt::read_text(run / "model_2" / "weights.pt"));
+  const cellvae::Dataset aug = cellvae::read_dataset(out);
+  EXPECT_EQ(category_counts(aug, "origin")["generated"], 50);
+  // Real cells have no member (missing).
+  EXPECT_EQ(category_counts(aug, "ensemble_member"),
+            (std::map<std::string, int>{{"", 400}, {"model", 25}, {"model_2", 25}}));
+  EXPECT_TRUE(fs::exists(run / "metrics.json"));
+  EXPECT_TRUE(contains(cvt::read_text(run / "augment.json"), "model_2"));
+
+  r = cvt::run_cellvae("augment " + quoted(f.data) + " -n 5 -o " + quoted(dir / "x.h5ad") +
+                       " --ensemble 0 -q");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(contains(r.output, "--ensemble")) << r.output;
 }
 
 TEST(CliAugment, ScoresACsvOutputWhoseOriginLivesInASeparateObsFile) {

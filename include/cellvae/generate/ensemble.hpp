@@ -7,9 +7,11 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "cellvae/generate/cell_generator.hpp"
 #include "cellvae/generate/generate_options.hpp"
 #include "cellvae/pipeline/model_dir.hpp"
 
@@ -29,5 +31,20 @@ std::vector<GenerateOptions> ensemble_member_options(const GenerateOptions& opti
 /// (`paths[i]`) and what differs. Sizes must match.
 void check_ensemble(const std::vector<const pipeline::TrainedModel*>& models,
                     const std::vector<std::string>& paths);
+
+/// The generators of an ensemble, ready for pipeline::write_generated.
+struct Ensemble {
+  std::vector<std::unique_ptr<CellGenerator>> owned;
+  std::vector<CellGenerator*> generators;  ///< members with cells, in order
+  std::vector<std::string> names;          ///< one per generator, unique (a repeat gets " (k)")
+};
+
+/// check_ensemble, then one CellGenerator per model with its ensemble_member_options share
+/// (members with no cells left out). A single model gives one generator with `options`
+/// unchanged. The models must outlive the result. `from`: as CellGenerator (one model only;
+/// InputError for several, naming --sampler posterior).
+Ensemble make_ensemble(const std::vector<const pipeline::TrainedModel*>& models,
+                       const std::vector<std::string>& names, const GenerateOptions& options,
+                       const data::CellData* from = nullptr);
 
 }  // namespace cellvae::generate
