@@ -166,7 +166,11 @@ void add_augment_command(CLI::App& app) {
     out.writer.force = args->force;
     out.real = &data;
     out.member_names = ensemble.names;
-    out.uns["cellvae_model"] = std::filesystem::absolute(run_dir / "model").string();
+    std::string model_paths;  // every model, ';'-separated, as `cellvae generate` writes it
+    for (const std::string& name : model_names)
+      model_paths +=
+          (model_paths.empty() ? "" : ";") + std::filesystem::absolute(run_dir / name).string();
+    out.uns["cellvae_model"] = model_paths;
     const std::int64_t n =
         pipeline::write_generated(ensemble.generators, models.front(), args->out, out);
 
@@ -181,15 +185,8 @@ void add_augment_command(CLI::App& app) {
                            {"n_test", test.n_cells()},
                            {"n_generated", n},
                            {"test_fraction", args->test_fraction},
-                           {"models", model_names}};
-    if (ensemble.generators.size() == 1) {
-      summary["generate"] = ensemble.generators.front()->provenance();
-    } else {
-      nlohmann::json members = nlohmann::json::array();
-      for (const generate::CellGenerator* g : ensemble.generators)
-        members.push_back(g->provenance());
-      summary["generate"] = nlohmann::json{{"members", members}};
-    }
+                           {"models", model_names},
+                           {"generate", generate::provenance_of(ensemble.generators)}};
     if (!args->no_evaluate && test.n_cells() >= 10) {
       // Score generated cells against the held-out ones; the training cells are the
       // real-vs-real control and the memorisation reference.

@@ -109,4 +109,11 @@ Ensemble make_ensemble(const std::vector<const pipeline::TrainedModel*>& models,
   return e;
 }
 
+nlohmann::json provenance_of(const std::vector<CellGenerator*>& generators) {
+  if (generators.size() == 1) return generators.front()->provenance();
+  nlohmann::json members = nlohmann::json::array();
+  for (const CellGenerator* g : generators) members.push_back(g->provenance());
+  return nlohmann::json{{"members", members}};
+}
+
 }  // namespace cellvae::generate

@@ -8,6 +8,7 @@
 #include "cellvae/atomic_output.hpp"
 #include "cellvae/error.hpp"
 #include "cellvae/file_format.hpp"
+#include "cellvae/generate/ensemble.hpp"
 #include "cellvae/preprocess/preprocess_state.hpp"
 
 namespace cellvae::pipeline {
@@ -138,13 +139,7 @@ std::int64_t write_generated(const std::vector<generate::CellGenerator*>& genera
 
   const generate::CellGenerator& first = *generators.front();
   std::map<std::string, UnsValue> uns = options.uns;
-  if (ensemble) {
-    nlohmann::json members = nlohmann::json::array();
-    for (const generate::CellGenerator* g : generators) members.push_back(g->provenance());
-    uns["cellvae_generate"] = nlohmann::json{{"members", members}}.dump();
-  } else {
-    uns["cellvae_generate"] = first.provenance().dump();
-  }
+  uns["cellvae_generate"] = generate::provenance_of(generators).dump();
   uns["cellvae_sampler"] = std::string(generate::to_string(first.sampler()));
   uns["cellvae_seed"] =
       static_cast<std::int64_t>(first.provenance().at("seed").get<std::uint64_t>());

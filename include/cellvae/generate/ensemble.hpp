@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "cellvae/generate/cell_generator.hpp"
 #include "cellvae/generate/generate_options.hpp"
 #include "cellvae/pipeline/model_dir.hpp"
@@ -46,5 +48,9 @@ struct Ensemble {
 Ensemble make_ensemble(const std::vector<const pipeline::TrainedModel*>& models,
                        const std::vector<std::string>& names, const GenerateOptions& options,
                        const data::CellData* from = nullptr);
+
+/// What was done, for outputs and logs: one generator's provenance() as it is, or
+/// {"members": [each generator's provenance]} for several.
+nlohmann::json provenance_of(const std::vector<CellGenerator*>& generators);
 
 }  // namespace cellvae::generate
