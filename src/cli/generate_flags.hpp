@@ -9,7 +9,6 @@
 #include <vector>
 
 #include "cellvae/generate/cell_generator.hpp"
-#include "cellvae/pipeline/model_dir.hpp"
 
 namespace cellvae::cli {
 
@@ -28,8 +27,8 @@ struct GenerateFlags {
 };
 
 /// Adds -n, --sampler, --mixture-on, --library-from, --labels, --batch, --component,
-/// --library-size, --mean, --counts,
-/// --max-components and, with `with_seed`, --seed to `cmd` (augment shares fit's --seed).
+/// --library-size, --mean, --counts, --max-components and, with `with_seed`, --seed to `cmd`
+/// (augment shares fit's --seed).
 void add_generate_flags(CLI::App* cmd, GenerateFlags& flags, bool with_seed = true);
 
 /// The options the flags ask for. -n defaults to the sum of --labels, else 1000. Throws

@@ -37,8 +37,10 @@ std::vector<GenerateOptions> ensemble_member_options(const GenerateOptions& opti
     out[m].n_cells = options.n_cells / k + (mi < options.n_cells % k ? 1 : 0);
   }
   if (options.label_counts.empty()) return out;
-  for (auto& o : out) o.n_cells = 0;
-  for (std::size_t m = 0; m < members; ++m) out[m].label_counts.clear();
+  for (auto& o : out) {
+    o.n_cells = 0;
+    o.label_counts.clear();
+  }
   std::int64_t next = 0;  // the member the next odd cell goes to
   for (const auto& [label, count] : options.label_counts) {
     const std::int64_t odd = count % k;
@@ -87,8 +89,8 @@ void check_ensemble(const std::vector<const pipeline::TrainedModel*>& models,
 Ensemble make_ensemble(const std::vector<const pipeline::TrainedModel*>& models,
                        const std::vector<std::string>& names, const GenerateOptions& options,
                        const data::CellData* from) {
-  check_ensemble(models, names);
   if (models.empty()) throw std::invalid_argument("make_ensemble: no model");
+  check_ensemble(models, names);
   if (models.size() > 1 && (from != nullptr || options.sampler == SamplerKind::posterior))
     throw InputError(
         "--sampler posterior draws around given cells with one model; give a single model "
